@@ -1,0 +1,1 @@
+"""Benchmark models. Classic baselines are RecBole's own implementations (``classic``)."""
