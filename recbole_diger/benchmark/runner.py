@@ -123,7 +123,10 @@ def _attach_log(folder: Path) -> logging.Handler:
     handler = logging.FileHandler(folder / "run.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     handler.addFilter(RemoveColorFilter())
-    logging.getLogger().addHandler(handler)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.getEffectiveLevel() > logging.INFO:  # the run log records RecBole's INFO lines whatever the console shows
+        root.setLevel(logging.INFO)
     return handler
 
 
