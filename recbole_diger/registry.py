@@ -25,7 +25,7 @@ from .errors import UserError
 PLUGIN_GROUP = "recbole_diger.plugins"
 _REGISTRY: dict[str, dict[str, Any]] = {}
 #: modules that register the built-ins, imported even when the package is not pip-installed
-BUILTIN_MODULES = ("recbole_diger.models.classic",)
+BUILTIN_MODULES = ("recbole_diger.models.classic", "recbole_diger.tokenizer.strategies")
 _plugins_loaded = False
 
 

@@ -1,0 +1,1 @@
+"""Item tokenizers: quantisation strategies, the RQ-VAE, and the semantic-ID table (``SIDIndex``)."""

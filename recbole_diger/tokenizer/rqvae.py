@@ -1,0 +1,127 @@
+"""Residual-quantised VAE over item embeddings (TIGER, Rajput et al. NeurIPS 2023; Lee et al. CVPR 2022).
+
+``x [B, in_dim]`` -> MLP encoder -> ``z [B, e_dim]`` -> L residual levels of K codes each ->
+``z_q`` -> MLP decoder -> ``x_hat``. Loss = MSE(x_hat, x) + sum over levels of
+``||sg[r_l] - c_l||^2 + beta ||r_l - sg[c_l]||^2``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..registry import get
+from .strategies import QuantizationStrategy, QuantOut
+
+
+def mlp(dims: list[int], dropout: float = 0.0) -> nn.Sequential:
+    """Linear layers ``dims[0] -> ... -> dims[-1]`` with ReLU between (none after the last)."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(dims) - 2:
+            layers += [nn.ReLU(), nn.Dropout(dropout)] if dropout else [nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+@dataclass
+class RQVAEOutput:
+    """codes [B, L] long; x_hat [B, in_dim]; z_q [B, e_dim] (gradient-carrying); per-level QuantOut; losses."""
+
+    codes: torch.Tensor
+    x_hat: torch.Tensor
+    z_q: torch.Tensor
+    levels: list[QuantOut]
+    recon_loss: torch.Tensor
+    vq_loss: torch.Tensor
+
+    @property
+    def loss(self) -> torch.Tensor:
+        return self.recon_loss + self.vq_loss
+
+
+class ResidualQuantizer(nn.Module):
+    """L codebooks [K, d] applied to successive residuals with an injected strategy."""
+
+    def __init__(self, *, levels: int, codebook_size: int, dim: int, strategy: QuantizationStrategy, beta: float = 0.25):
+        super().__init__()
+        self.codebooks = nn.ParameterList([nn.Parameter(torch.randn(codebook_size, dim) * 0.01) for _ in range(levels)])
+        self.strategy = strategy
+        self.beta = beta
+
+    @property
+    def codebook_size(self) -> int:
+        return self.codebooks[0].shape[0]
+
+    @torch.no_grad()
+    def kmeans_init(self, z: torch.Tensor, seed: int = 0) -> None:
+        """Set each codebook to k-means centroids of its level's residuals over ``z`` [N, d]."""
+        from scipy.cluster.vq import kmeans2
+
+        residual = z.detach().double().cpu().numpy()
+        rng = np.random.default_rng(seed)
+        for codebook in self.codebooks:
+            k = codebook.shape[0]
+            centroids, labels = kmeans2(residual, min(k, len(residual)), minit="++", seed=rng, iter=20)
+            if len(centroids) < k:  # fewer points than codes: pad with jittered copies
+                extra = centroids[rng.integers(len(centroids), size=k - len(centroids))]
+                centroids = np.concatenate([centroids, extra + 1e-3 * rng.standard_normal(extra.shape)])
+            codebook.copy_(torch.as_tensor(centroids, dtype=codebook.dtype))
+            residual = residual - centroids[labels] if len(centroids) == k else residual
+
+    def forward(self, z: torch.Tensor, *, tau: float = 1.0, noise_scale: float = 0.0):
+        residual, z_q = z, torch.zeros_like(z)
+        levels, vq_loss = [], z.new_zeros(())
+        for codebook in self.codebooks:
+            out = self.strategy.quantize(residual, codebook, tau=tau, noise_scale=noise_scale)
+            vq_loss = vq_loss + ((residual.detach() - out.hard) ** 2).mean() + \
+                self.beta * ((residual - out.hard.detach()) ** 2).mean()
+            levels.append(out)
+            z_q = z_q + out.for_grad
+            residual = residual - out.for_grad
+        return z_q, levels, vq_loss
+
+
+class RQVAE(nn.Module):
+    """Item tokenizer: embeddings -> L codes per item.
+
+    Args:
+        in_dim: input embedding size (384 for all-MiniLM-L6-v2).
+        hidden: encoder widths, mirrored in the decoder.
+        e_dim: latent size quantised by the codebooks.
+        levels, codebook_size: L and K.
+        strategy: a registered strategy name (``"ste"``) or object.
+    """
+
+    def __init__(self, *, in_dim: int, hidden: list[int] = (512, 256, 128), e_dim: int = 32, levels: int = 3,
+                 codebook_size: int = 256, strategy: str | QuantizationStrategy = "ste", beta: float = 0.25,
+                 dropout: float = 0.0):
+        super().__init__()
+        strategy = get("strategy", strategy)() if isinstance(strategy, str) else strategy
+        self.encoder = mlp([in_dim, *hidden, e_dim], dropout)
+        self.decoder = mlp([e_dim, *reversed(hidden), in_dim], dropout)
+        self.quantizer = ResidualQuantizer(levels=levels, codebook_size=codebook_size, dim=e_dim,
+                                           strategy=strategy, beta=beta)
+
+    def forward(self, x: torch.Tensor, *, tau: float = 1.0, noise_scale: float = 0.0) -> RQVAEOutput:
+        z = self.encoder(x)
+        z_q, levels, vq_loss = self.quantizer(z, tau=tau, noise_scale=noise_scale)
+        x_hat = self.decoder(z_q)
+        codes = torch.stack([lv.ids for lv in levels], dim=-1)
+        return RQVAEOutput(codes, x_hat, z_q, levels, ((x_hat - x) ** 2).mean(), vq_loss)
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+        """Deterministic codes [N, L] (nearest code per level, no noise)."""
+        was_training = self.training
+        self.eval()
+        out = torch.cat([self.forward(x[i:i + batch_size]).codes for i in range(0, len(x), batch_size)])
+        self.train(was_training)
+        return out
+
+    @torch.no_grad()
+    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """Sum of the selected codebook vectors, [N, e_dim], for codes [N, L]."""
+        return sum(cb[codes[:, l]] for l, cb in enumerate(self.quantizer.codebooks))
