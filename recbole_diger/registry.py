@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable
@@ -25,7 +25,7 @@ from .errors import UserError
 PLUGIN_GROUP = "recbole_diger.plugins"
 _REGISTRY: dict[str, dict[str, Any]] = {}
 #: modules that register the built-ins, imported even when the package is not pip-installed
-BUILTIN_MODULES = ("recbole_diger.models.classic", "recbole_diger.tokenizer.strategies")
+BUILTIN_MODULES = ("recbole_diger.models.classic", "recbole_diger.models.tiger", "recbole_diger.tokenizer.strategies")
 _plugins_loaded = False
 
 
@@ -40,6 +40,8 @@ class ModelSpec:
         family: ``"classic"`` or ``"generative"``; significance marks compare against the best classic.
         paper_name: the row name in the paper's Table 3, if the paper reports this model.
         note: one line for the table legend (loss, sampling, what differs from the paper).
+        prepare: optional stage run before the recommender is built (e.g. training a tokenizer):
+            ``prepare(context) -> (extra settings, facts for run.json)``; see ``benchmark.runner.PrepareContext``.
     """
 
     name: str
@@ -48,7 +50,7 @@ class ModelSpec:
     family: str = "classic"
     paper_name: str | None = None
     note: str = ""
-    extra: dict = field(default_factory=dict)
+    prepare: Callable[[Any], tuple[dict, dict]] | None = None
 
 
 def register(kind: str, name: str) -> Callable[[Any], Any]:
@@ -88,8 +90,6 @@ def names(kind: str) -> list[str]:
 
 #: methods the library is built to hold, with the work that brings each of them
 PLANNED = {
-    "TIGER": "the semantic-ID core",
-    "TIGER-LETTER": "the semantic-ID core",
     "STE": "the differentiable-SID work",
     "DIGER": "the differentiable-SID work",
     "DIGER-SDUD": "the differentiable-SID work",

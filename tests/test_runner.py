@@ -59,3 +59,25 @@ def test_failed_run_leaves_no_folder(tmp_path, data_dir, monkeypatch):
     with pytest.raises(RuntimeError):
         main(_args(data_dir, out, "MF"))
     assert list((out / "Tiny" / "MF" / "smoke").iterdir()) == []
+
+
+def test_generative_runs_write_sids_and_tokenizer_facts(tmp_path, data_dir):
+    (data_dir / "Tiny" / "Tiny.index.json").write_text(json.dumps(
+        {str(i): [f"<a_{i % 5}>", f"<b_{i // 5}>"] for i in range(40)}))
+    out = tmp_path / "results"
+    assert main(_args(data_dir, out, "TIGER,TIGER-LETTER")) == 0
+    raw = json.loads((data_dir / "Tiny" / "Tiny.inter.json").read_text())
+    for model in ("TIGER", "TIGER-LETTER"):
+        folder = out / "Tiny" / model / "smoke" / "seed-2024"
+        assert run_store.is_complete(folder)
+        sids = json.loads((folder / "sids.json").read_text())
+        assert len(sids) == 40 and len({tuple(v) for v in sids.values()}) == 40
+        info = json.loads((folder / "run.json").read_text())
+        assert info["tokenizer"]["stats"]["n_items"] == 40
+        test = json.loads((folder / "metrics.json").read_text())["test"]
+        assert test == pytest.approx(run_store.read_ranks(folder / "topk.tsv.gz").means(), abs=1e-6)
+        with gzip.open(folder / "topk.tsv.gz", "rt") as f:
+            rows = [line.rstrip("\n").split("\t") for line in f][1:]
+        assert len(rows) == len(raw) and all(len(set(r[2].split())) == 20 for r in rows)
+    assert json.loads((out / "Tiny" / "TIGER-LETTER" / "smoke" / "seed-2024" / "run.json").read_text())[
+        "tokenizer"]["kind"] == "fixed"

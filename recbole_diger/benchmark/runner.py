@@ -50,6 +50,18 @@ class RunRequest:
     command: str = ""
 
 
+@dataclass
+class PrepareContext:
+    """What a model's ``prepare`` stage (e.g. tokenizer training) gets to work with."""
+
+    model: str
+    source: Any          # data.DatasetSource
+    atomic: AtomicDataset
+    settings: dict[str, Any]
+    seed: int
+    device: str
+
+
 def git_commit() -> str:
     root = Path(__file__).resolve().parents[2]
     try:
@@ -196,14 +208,21 @@ def run(req: RunRequest) -> Path:
         log.info("reusing %s (pass --rerun to recompute)", final)
         return final
     settings = build_settings(spec, req.profile, req.overrides)
-    atomic = prepare_atomic(find_dataset(req.dataset, req.data_dir))
+    source = find_dataset(req.dataset, req.data_dir)
+    atomic = prepare_atomic(source)
     staging = run_store.staging_dir(final)
     handler = _attach_log(staging)
     started = dt.datetime.now(dt.timezone.utc)
     try:
         log.info("run %s on %s, profile %s, seed %d, device %s -> %s", req.model, req.dataset, req.profile,
                  req.seed, req.device, final)
-        facts = _train_and_test(spec, atomic, settings, req, staging)
+        prep_facts: dict = {}
+        if spec.prepare is not None:
+            extra, prep_facts = spec.prepare(PrepareContext(req.model, source, atomic, settings, req.seed, req.device))
+            settings = dict(settings, **extra)
+        if settings.get("sid_file"):
+            shutil.copyfile(settings["sid_file"], staging / "sids.json")
+        facts = dict(_train_and_test(spec, atomic, settings, req, staging), **prep_facts)
         ended = dt.datetime.now(dt.timezone.utc)
         run_store.write_json(staging / "metrics.json", {"valid": facts.pop("valid"), "test": facts.pop("test")})
         run_store.write_json(staging / "run.json", dict(

@@ -45,6 +45,13 @@ class AtomicDataset:
     def item_file(self) -> Path:
         return self.folder / f"{self.name}.item"
 
+    def item_ids(self) -> list[str]:
+        """Every item id in the ``.inter`` file, numerically sorted when ids are integers."""
+        with open(self.folder / f"{self.name}.inter", encoding="utf-8") as f:
+            next(f)
+            ids = {line.split("\t", 2)[1] for line in f if line.strip()}
+        return sorted(ids, key=lambda i: (0, int(i), "") if i.isdigit() else (1, 0, i))
+
 
 def cache_dir() -> Path:
     """Root of the ignored cache: ``$RECBOLE_DIGER_CACHE`` or ``<project>/.cache``."""

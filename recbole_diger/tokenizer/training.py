@@ -1,0 +1,92 @@
+"""Train an RQ-VAE on item embeddings (the first stage of TIGER) and cache the result.
+
+The cache key is a hash of the embeddings, the tokenizer settings and the seed, so a second
+run with the same data and config reuses the trained tokenizer and its SIDs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..data.convert import cache_dir
+from .rqvae import RQVAE
+from .sid_index import SIDIndex
+
+log = logging.getLogger("recbole_diger")
+#: tokenizer settings (yaml keys) and what RQVAE / the loop call them
+RQVAE_KEYS = ("rqvae_hidden", "rqvae_e_dim", "rqvae_levels", "rqvae_codebook_size", "rqvae_beta",
+              "rqvae_strategy", "rqvae_epochs", "rqvae_lr", "rqvae_batch_size", "rqvae_weight_decay")
+
+
+def build_rqvae(in_dim: int, settings: dict) -> RQVAE:
+    return RQVAE(in_dim=in_dim, hidden=list(settings["rqvae_hidden"]), e_dim=settings["rqvae_e_dim"],
+                 levels=settings["rqvae_levels"], codebook_size=settings["rqvae_codebook_size"],
+                 strategy=settings["rqvae_strategy"], beta=settings["rqvae_beta"])
+
+
+def fit_rqvae(embeddings: np.ndarray, settings: dict, seed: int) -> tuple[RQVAE, list[float]]:
+    """Train on ``embeddings`` [N, in_dim]: k-means init of every level, then Adam on recon + VQ loss."""
+    torch.manual_seed(seed)
+    x = torch.as_tensor(embeddings, dtype=torch.float32)
+    model = build_rqvae(x.shape[1], settings)
+    with torch.no_grad():
+        model.quantizer.kmeans_init(model.encoder(x), seed=seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=settings["rqvae_lr"], weight_decay=settings["rqvae_weight_decay"])
+    gen = torch.Generator().manual_seed(seed)
+    history = []
+    bar = tqdm(range(settings["rqvae_epochs"]), desc="RQ-VAE", unit="epoch")
+    for _ in bar:
+        perm = torch.randperm(len(x), generator=gen)
+        total = 0.0
+        for start in range(0, len(x), settings["rqvae_batch_size"]):
+            batch = x[perm[start:start + settings["rqvae_batch_size"]]]
+            loss = model(batch).loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(batch)
+        history.append(total / len(x))
+        bar.set_postfix(loss=f"{history[-1]:.4f}")
+    return model, history
+
+
+def trained_sids(item_ids: list[str], embeddings: np.ndarray, settings: dict, seed: int) -> tuple[Path, dict]:
+    """SIDs of ``item_ids`` from an RQ-VAE trained on their embeddings; returns (LETTER-format file, stats).
+
+    Reuses ``<cache>/tokenizers/<key>/`` when the same embeddings, settings and seed were seen before.
+    """
+    digest = hashlib.sha256(np.ascontiguousarray(embeddings).tobytes())
+    digest.update(json.dumps({k: settings[k] for k in RQVAE_KEYS}, sort_keys=True).encode())
+    digest.update(f"{seed}|{'|'.join(item_ids)}".encode())
+    folder = cache_dir() / "tokenizers" / digest.hexdigest()[:20]
+    sid_file, info_file = folder / "sids.json", folder / "tokenizer.json"
+    if sid_file.is_file() and info_file.is_file():
+        log.info("reusing trained tokenizer %s", folder)
+        return sid_file, json.loads(info_file.read_text())
+    model, history = fit_rqvae(embeddings, settings, seed)
+    codes = model.encode(torch.as_tensor(embeddings, dtype=torch.float32)).numpy()
+    index = SIDIndex.from_codes(item_ids, codes, settings["rqvae_codebook_size"])
+    info = {"stats": index.stats(), "final_loss": history[-1], "epochs": len(history)}
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tok-", dir=folder.parent))
+    index.to_letter_json(tmp / "sids.json")
+    torch.save(model.state_dict(), tmp / "rqvae.pt")
+    (tmp / "tokenizer.json").write_text(json.dumps(info, indent=2))
+    try:
+        os.rename(tmp, folder)
+    except OSError:  # another run finished first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not sid_file.is_file():
+            raise
+    log.info("tokenizer trained: collision rate %.4f, perplexity per level %s -> %s", info["stats"]["collision_rate"],
+             [round(l["perplexity"], 1) for l in info["stats"]["levels"]], folder)
+    return sid_file, info
