@@ -13,6 +13,10 @@ the breakage is absent. ``apply()`` is idempotent and is called on ``import recb
   wrote itself); ``torch.load`` elsewhere keeps its safe default.
 * ``recbole.quick_start`` imports ray (numpy < 2, setuptools < 81): this package never
   imports it and uses Config / create_dataset / get_trainer directly.
+* ``recbole/model/sequential_recommender/sine.py`` calls ``torch.autograd.set_detect_anomaly(True)``
+  at import, and importing any RecBole sequential model imports it: every backward pass then
+  scans every tensor for NaNs (measured: over half of a T5 training step). The shim imports that
+  package once and switches anomaly mode back off.
 * pandas 3 (copy-on-write) is excluded by a pin in setup.cfg instead of a shim.
 """
 from __future__ import annotations
@@ -74,10 +78,22 @@ def patch_trainer_checkpoint_load() -> bool:
     return True
 
 
+def patch_recbole_anomaly_mode() -> bool:
+    """Undo the anomaly mode that importing RecBole's sequential models switches on. Returns True if it was on."""
+    import torch
+    import recbole.model.sequential_recommender  # noqa: F401  (runs sine.py's set_detect_anomaly(True))
+
+    if torch.is_anomaly_enabled():
+        torch.autograd.set_detect_anomaly(False)
+        return True
+    return False
+
+
 def apply() -> dict[str, bool]:
     """Apply every shim once; returns which ones changed something in this process."""
     done = {}
-    for shim in (patch_numpy_aliases, patch_scipy_dok_update, patch_trainer_checkpoint_load):
+    for shim in (patch_numpy_aliases, patch_scipy_dok_update, patch_trainer_checkpoint_load,
+                 patch_recbole_anomaly_mode):
         if shim.__name__ not in _APPLIED:
             done[shim.__name__] = shim()
             _APPLIED.add(shim.__name__)

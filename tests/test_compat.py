@@ -82,3 +82,12 @@ def test_runner_never_imports_ray():
     """)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_recbole_sequential_import_leaves_anomaly_mode_off():
+    code = "import torch, recbole.model.sequential_recommender; print(torch.is_anomaly_enabled())"
+    without = _python(code)
+    assert without.returncode == 0 and without.stdout.strip() == "True"  # RecBole's sine.py switches it on
+    with_shim = _python("import recbole_diger\n" + code)
+    assert with_shim.returncode == 0, with_shim.stderr
+    assert with_shim.stdout.strip() == "False"

@@ -17,11 +17,13 @@ from .sid_trie import SIDTrie
 
 
 class StepDecoder(Protocol):
-    """What the search needs from a model (shapes: B users, W = B * beams rows, d hidden)."""
+    """What the search needs from a model (B users, W live beams per user)."""
 
-    def encode_history(self, item_seq: torch.Tensor, item_seq_len: torch.Tensor): ...
-    def decode_step(self, level: int, prev_codes: torch.Tensor | None, state): ...
-    def expand_state(self, state, index: torch.Tensor): ...
+    def start_decoding(self, item_seq: torch.Tensor, item_seq_len: torch.Tensor): ...
+    def decode_step(self, level: int, prev_codes: torch.Tensor | None, state):
+        """-> (log-probs [B, W, K_level], state)."""
+    def reorder_beams(self, state, parent: torch.Tensor):
+        """parent [B, W']: which of the W beams each new beam continues."""
 
 
 @dataclass
@@ -36,15 +38,13 @@ def constrained_beam_search(model: StepDecoder, item_seq: torch.Tensor, item_seq
     """Top ``beams`` valid SIDs per user, best first."""
     B = item_seq.shape[0]
     device = item_seq.device
-    state = model.encode_history(item_seq, item_seq_len)
+    state = model.start_decoding(item_seq, item_seq_len)
     node = torch.zeros(B, 1, dtype=torch.long, device=device)      # trie node of each beam
     score = torch.zeros(B, 1, device=device)                       # one live beam per user at the start
     prev = None
     n_levels = len(trie.level_sizes)
     for level in range(n_levels):
-        logp, state = model.decode_step(level, prev, state)        # [B * width, K_l]
-        width = node.shape[1]
-        logp = logp.view(B, width, -1)
+        logp, state = model.decode_step(level, prev, state)        # [B, width, K_l]
         child = trie.children[level][node]                          # [B, width, K_l]
         cand = torch.where(child >= 0, score.unsqueeze(-1) + logp, torch.full_like(logp, float("-inf")))
         k = min(beams, cand.shape[1] * cand.shape[2])
@@ -54,8 +54,7 @@ def constrained_beam_search(model: StepDecoder, item_seq: torch.Tensor, item_seq
         node = child.view(B, -1).gather(1, flat)
         node = torch.where(torch.isfinite(score), node, torch.zeros_like(node))  # unfilled beams park at a valid node
         if level + 1 < n_levels:
-            rows = (torch.arange(B, device=device).unsqueeze(1) * width + parent).view(-1)
-            state = model.expand_state(state, rows)
-            prev = code.view(-1)
+            state = model.reorder_beams(state, parent)
+            prev = code
     items = torch.where(torch.isfinite(score), node, torch.full_like(node, -1))
     return BeamResult(items, score)

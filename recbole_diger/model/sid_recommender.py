@@ -19,11 +19,11 @@ import torch.nn.functional as F
 from recbole.model.abstract_recommender import SequentialRecommender
 from recbole.utils import InputType
 from transformers import T5Config, T5Model
-from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
 from ..errors import UserError
 from ..tokenizer.sid_index import SIDIndex
 from .decoding import constrained_beam_search
+from .fast_decoder import DecoderState, FastT5Decoder
 from .sid_trie import SIDTrie
 
 PAD = 0
@@ -47,6 +47,7 @@ class SIDRecommender(SequentialRecommender):
         self.register_buffer("item_codes", torch.as_tensor(table), persistent=False)  # row 0 = padding item
         self.trie = SIDTrie.build(codes, self.level_sizes, item_rows=np.arange(1, self.n_items))
         self.beam_size = int(config["beam_size"])
+        self.amp = bool(config["enable_amp"])  # bf16 autocast for beam search too when training uses it
         self.d_model = int(config["d_model"])
         t5 = T5Config(vocab_size=1 + sum(self.level_sizes), d_model=self.d_model, d_kv=self.d_model // config["num_heads"],
                       d_ff=config["d_ff"], num_layers=config["encoder_layers"], num_decoder_layers=config["decoder_layers"],
@@ -54,6 +55,7 @@ class SIDRecommender(SequentialRecommender):
                       pad_token_id=PAD, decoder_start_token_id=PAD, tie_word_embeddings=True, use_cache=True)
         t5._attn_implementation = "sdpa"
         self.t5 = T5Model(t5)
+        self.fast_decoder = FastT5Decoder(self.t5)
 
     # ---- SIDs -------------------------------------------------------------------------------
     def load_sids(self, config, dataset) -> SIDIndex:
@@ -74,13 +76,15 @@ class SIDRecommender(SequentialRecommender):
 
     # ---- encoder / decoder pieces -------------------------------------------------------------
     def encode_history(self, item_seq: torch.Tensor, item_seq_len: torch.Tensor):
-        """Encoder pass over the history, cut to the longest history in the batch (dynamic padding)."""
+        """Encoder pass over the history, cut to the longest history in the batch (dynamic padding).
+
+        Returns (encoder states [B, S, d], attention mask [B, S]).
+        """
         T = int(item_seq_len.max())
         item_seq = item_seq[:, :T]
         mask = (item_seq > 0).repeat_interleave(len(self.level_sizes), dim=1).long()
         enc = self.t5.encoder(inputs_embeds=self.history_embeddings(item_seq), attention_mask=mask).last_hidden_state
-        cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
-        return {"enc": enc, "mask": mask, "cache": cache}
+        return enc, mask
 
     def level_logits(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
         """hidden [..., d] -> logits over level ``level``'s codes [..., K_l] (tied embeddings, T5 scaling)."""
@@ -88,31 +92,30 @@ class SIDRecommender(SequentialRecommender):
         weight = self.t5.shared.weight[start:start + self.level_sizes[level]]
         return (hidden * self.d_model ** -0.5) @ weight.t()
 
-    def decode_step(self, level: int, prev_codes: torch.Tensor | None, state):
-        """One decoder step for every row of ``state``; returns log-probs over level ``level``'s codes."""
-        n = state["enc"].shape[0]
-        if prev_codes is None:
-            token = torch.full((n, 1), PAD, dtype=torch.long, device=state["enc"].device)
-        else:
-            token = (prev_codes + self.offsets[level - 1]).unsqueeze(1)
-        out = self.t5.decoder(input_ids=token, encoder_hidden_states=state["enc"],
-                              encoder_attention_mask=state["mask"], cache=state["cache"], use_cache=True)
-        state["cache"] = out.cache
-        return F.log_softmax(self.level_logits(out.last_hidden_state[:, -1], level), dim=-1), state
+    # ---- beam-search steps (see decoding.StepDecoder) -----------------------------------------
+    def start_decoding(self, item_seq: torch.Tensor, item_seq_len: torch.Tensor) -> DecoderState:
+        return self.fast_decoder.start(*self.encode_history(item_seq, item_seq_len))
 
-    def expand_state(self, state, rows: torch.Tensor):
-        """Select (and repeat) decoder rows: beam reordering and the fan-out after the first step."""
-        state["cache"].reorder_cache(rows)
-        return {"enc": state["enc"].index_select(0, rows), "mask": state["mask"].index_select(0, rows),
-                "cache": state["cache"]}
+    def decode_step(self, level: int, prev_codes: torch.Tensor | None, state: DecoderState):
+        """prev_codes [B, W] (None at level 0) -> log-probs over level ``level``'s codes [B, W, K_l]."""
+        if prev_codes is None:
+            B = state.cross_bias.shape[0]
+            tokens = torch.full((B, 1), PAD, dtype=torch.long, device=state.cross_bias.device)
+        else:
+            tokens = prev_codes + self.offsets[level - 1]
+        hidden = self.fast_decoder.step(tokens, state)
+        return F.log_softmax(self.level_logits(hidden, level), dim=-1), state
+
+    def reorder_beams(self, state: DecoderState, parent: torch.Tensor) -> DecoderState:
+        return FastT5Decoder.reorder(state, parent)
 
     def target_log_probs(self, item_seq, item_seq_len, targets: torch.Tensor) -> torch.Tensor:
         """Teacher-forced log-probabilities of each target code: [B, L']."""
-        state = self.encode_history(item_seq, item_seq_len)
+        enc, mask = self.encode_history(item_seq, item_seq_len)
         codes = self.item_codes[targets]                                        # [B, L']
         dec_in = torch.cat([torch.full_like(codes[:, :1], PAD), (codes + self.offsets)[:, :-1]], dim=1)
-        hidden = self.t5.decoder(input_ids=dec_in, encoder_hidden_states=state["enc"],
-                                 encoder_attention_mask=state["mask"]).last_hidden_state  # [B, L', d]
+        hidden = self.t5.decoder(input_ids=dec_in, encoder_hidden_states=enc,
+                                 encoder_attention_mask=mask).last_hidden_state  # [B, L', d]
         out = []
         for level in range(len(self.level_sizes)):
             logp = F.log_softmax(self.level_logits(hidden[:, level], level), dim=-1)
@@ -133,8 +136,9 @@ class SIDRecommender(SequentialRecommender):
         """[B, n_items]: beam log-probability for the generated items, -inf elsewhere."""
         if self.trie.children[0].device != self.item_codes.device:
             self.trie = self.trie.to(self.item_codes.device)
-        result = constrained_beam_search(self, interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN],
-                                         self.trie, self.beam_size)
+        with torch.autocast(self.item_codes.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            result = constrained_beam_search(self, interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN],
+                                             self.trie, self.beam_size)
         scores = torch.full((result.items.shape[0], self.n_items), float("-inf"), device=result.scores.device)
         valid = result.items >= 0
         rows = torch.arange(result.items.shape[0], device=scores.device).unsqueeze(1).expand_as(result.items)
