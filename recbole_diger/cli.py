@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -42,8 +43,13 @@ def _seeds(text: str) -> list[int]:
         raise UserError(f"--seeds must be comma-separated integers, got '{text}'") from None
 
 
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGTERM, _terminate)  # a killed run cleans up its half-written results folder
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     try:
         return _main(argv)

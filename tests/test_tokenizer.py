@@ -98,3 +98,22 @@ def test_released_letter_sids_become_unique():
     assert index.codes.shape == (12101, 5)
     assert len({tuple(r) for r in index.codes.tolist()}) == 12101
     assert 0 < index.stats()["collision_rate"] < 0.01
+
+
+def test_dead_codes_are_revived_onto_residuals():
+    model = _model()
+    z = torch.randn(100, 8)
+    model.quantizer.kmeans_init(z, seed=0)
+    with torch.no_grad():
+        model.quantizer.codebooks[0][3] = 1e3  # a code nothing selects
+    revived = model.quantizer.revive_dead_codes(z, torch.Generator().manual_seed(0))
+    assert revived[0] >= 1
+    assert model.quantizer.codebooks[0][3].abs().max() < 100  # moved onto a residual of its level
+
+
+def test_inputs_are_standardised_inside_the_model():
+    model = _model()
+    x = torch.randn(50, 16) * 0.01 + 5.0
+    model.fit_input_scaling(x)
+    assert torch.allclose(model.input_mean, x.mean(0)) and torch.allclose(model.input_std, x.std(0))
+    assert torch.equal(model.encode(x), model.encode(x.clone()))

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..registry import get
-from .strategies import QuantizationStrategy, QuantOut
+from .strategies import QuantizationStrategy, QuantOut, squared_distances
 
 
 def mlp(dims: list[int], dropout: float = 0.0) -> nn.Sequential:
@@ -71,6 +71,27 @@ class ResidualQuantizer(nn.Module):
             codebook.copy_(torch.as_tensor(centroids, dtype=codebook.dtype))
             residual = residual - centroids[labels] if len(centroids) == k else residual
 
+    @torch.no_grad()
+    def revive_dead_codes(self, z: torch.Tensor, generator: torch.Generator | None = None) -> list[int]:
+        """Move every code no row of ``z`` [N, d] selects onto a random residual of its level.
+
+        Codebook expiry (Dhariwal et al. 2020, Zeghidour et al. 2021): dead codes never receive a
+        codebook-loss gradient, so without this they stay dead. Returns the number revived per level.
+        """
+        residual, revived = z, []
+        for codebook in self.codebooks:
+            ids = squared_distances(residual, codebook).argmin(-1)
+            dead = torch.ones(codebook.shape[0], dtype=torch.bool, device=z.device)
+            dead[ids] = False
+            n_dead = int(dead.sum())
+            if n_dead:
+                pick = torch.randint(len(residual), (n_dead,), generator=generator, device=z.device)
+                codebook[dead] = residual[pick]
+                ids = squared_distances(residual, codebook).argmin(-1)
+            revived.append(n_dead)
+            residual = residual - codebook[ids]
+        return revived
+
     def forward(self, z: torch.Tensor, *, tau: float = 1.0, noise_scale: float = 0.0):
         residual, z_q = z, torch.zeros_like(z)
         levels, vq_loss = [], z.new_zeros(())
@@ -104,8 +125,21 @@ class RQVAE(nn.Module):
         self.decoder = mlp([e_dim, *reversed(hidden), in_dim], dropout)
         self.quantizer = ResidualQuantizer(levels=levels, codebook_size=codebook_size, dim=e_dim,
                                            strategy=strategy, beta=beta)
+        # per-dimension standardisation of the input; sentence embeddings are unit-norm, so their
+        # per-dimension scale (~1/sqrt(384)) makes the reconstruction loss negligible next to the VQ
+        # loss and the codes collapse onto one code (measured on Beauty) unless inputs are rescaled
+        self.register_buffer("input_mean", torch.zeros(in_dim))
+        self.register_buffer("input_std", torch.ones(in_dim))
+
+    @torch.no_grad()
+    def fit_input_scaling(self, x: torch.Tensor) -> None:
+        """Standardise inputs with the mean and std of ``x`` [N, in_dim] from now on."""
+        self.input_mean.copy_(x.mean(0))
+        self.input_std.copy_(x.std(0).clamp_min(1e-8))
 
     def forward(self, x: torch.Tensor, *, tau: float = 1.0, noise_scale: float = 0.0) -> RQVAEOutput:
+        """x [B, in_dim] raw embeddings; reconstruction is of the standardised input."""
+        x = (x - self.input_mean) / self.input_std
         z = self.encoder(x)
         z_q, levels, vq_loss = self.quantizer(z, tau=tau, noise_scale=noise_scale)
         x_hat = self.decoder(z_q)

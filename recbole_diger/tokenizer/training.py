@@ -24,7 +24,8 @@ from .sid_index import SIDIndex
 log = logging.getLogger("recbole_diger")
 #: tokenizer settings (yaml keys) and what RQVAE / the loop call them
 RQVAE_KEYS = ("rqvae_hidden", "rqvae_e_dim", "rqvae_levels", "rqvae_codebook_size", "rqvae_beta",
-              "rqvae_strategy", "rqvae_epochs", "rqvae_lr", "rqvae_batch_size", "rqvae_weight_decay")
+              "rqvae_strategy", "rqvae_epochs", "rqvae_lr", "rqvae_batch_size", "rqvae_weight_decay",
+              "rqvae_revive_dead_codes")
 
 
 def build_rqvae(in_dim: int, settings: dict) -> RQVAE:
@@ -38,8 +39,9 @@ def fit_rqvae(embeddings: np.ndarray, settings: dict, seed: int) -> tuple[RQVAE,
     torch.manual_seed(seed)
     x = torch.as_tensor(embeddings, dtype=torch.float32)
     model = build_rqvae(x.shape[1], settings)
+    model.fit_input_scaling(x)
     with torch.no_grad():
-        model.quantizer.kmeans_init(model.encoder(x), seed=seed)
+        model.quantizer.kmeans_init(model.encoder((x - model.input_mean) / model.input_std), seed=seed)
     opt = torch.optim.AdamW(model.parameters(), lr=settings["rqvae_lr"], weight_decay=settings["rqvae_weight_decay"])
     gen = torch.Generator().manual_seed(seed)
     history = []
@@ -55,7 +57,10 @@ def fit_rqvae(embeddings: np.ndarray, settings: dict, seed: int) -> tuple[RQVAE,
             opt.step()
             total += loss.item() * len(batch)
         history.append(total / len(x))
-        bar.set_postfix(loss=f"{history[-1]:.4f}")
+        if settings["rqvae_revive_dead_codes"]:
+            with torch.no_grad():
+                revived = model.quantizer.revive_dead_codes(model.encoder((x - model.input_mean) / model.input_std), gen)
+        bar.set_postfix(loss=f"{history[-1]:.4f}", revived=sum(revived) if settings["rqvae_revive_dead_codes"] else 0)
     return model, history
 
 
