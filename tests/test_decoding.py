@@ -28,7 +28,7 @@ def _model(tmp_path, beam_size=10, n_items=N_ITEMS, codes_per_level=4):
     settings = dict(read_yaml(PROPERTIES_DIR / "overall.yaml"), sid_file=str(tmp_path / "sids.json"), beam_size=beam_size,
                     d_model=32, d_ff=64, num_heads=2, encoder_layers=1, decoder_layers=1, dropout_rate=0.0,
                     loss_type="CE", train_neg_sample_args=None, data_path=str(atomic.data_path), show_progress=False,
-                    gpu_id="", seed=0, eval_batch_size=64)
+                    gpu_id="", seed=0, eval_batch_size=64, length_buckets=1, enable_amp=False)
     config = make_recbole_config(SIDRecommender, "Tiny", settings)
     torch.manual_seed(0)
     dataset = create_dataset(config)
@@ -72,6 +72,15 @@ def test_fewer_items_than_beams(tmp_path):
     scores = model.full_sort_predict(interaction)
     n_valid = model.n_items - 1
     assert (torch.isfinite(scores).sum(1) == n_valid).all()
+
+
+def test_length_buckets_change_speed_not_the_loss(tmp_path):
+    model, config, train, test = _model(tmp_path)
+    batch = next(iter(train))
+    model.length_buckets = 1
+    whole = model.calculate_loss(batch)
+    model.length_buckets = 4
+    assert model.calculate_loss(batch).item() == pytest.approx(whole.item(), rel=1e-5)
 
 
 def test_loss_trains_and_full_sort_plugs_into_recbole_evaluator(tmp_path):

@@ -47,7 +47,8 @@ class SIDRecommender(SequentialRecommender):
         self.register_buffer("item_codes", torch.as_tensor(table), persistent=False)  # row 0 = padding item
         self.trie = SIDTrie.build(codes, self.level_sizes, item_rows=np.arange(1, self.n_items))
         self.beam_size = int(config["beam_size"])
-        self.amp = bool(config["enable_amp"])  # bf16 autocast for beam search too when training uses it
+        self.amp = bool(config["enable_amp"])
+        self.length_buckets = int(config["length_buckets"] or 1)  # bf16 autocast for beam search too when training uses it
         self.d_model = int(config["d_model"])
         t5 = T5Config(vocab_size=1 + sum(self.level_sizes), d_model=self.d_model, d_kv=self.d_model // config["num_heads"],
                       d_ff=config["d_ff"], num_layers=config["encoder_layers"], num_decoder_layers=config["decoder_layers"],
@@ -124,8 +125,13 @@ class SIDRecommender(SequentialRecommender):
 
     # ---- RecBole interface ---------------------------------------------------------------------
     def calculate_loss(self, interaction) -> torch.Tensor:
-        logp = self.target_log_probs(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN], interaction[self.POS_ITEM_ID])
-        return -logp.mean()
+        """Mean next-code cross entropy. The batch is cut into ``length_buckets`` chunks of similar
+        history length, each padded only to its own longest history (same value, less padding)."""
+        seq, lengths = interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN]
+        targets = interaction[self.POS_ITEM_ID]
+        chunks = torch.argsort(lengths).chunk(max(1, min(self.length_buckets, len(targets))))
+        nll = sum(-self.target_log_probs(seq[c], lengths[c], targets[c]).sum() for c in chunks)
+        return nll / targets.numel() / len(self.level_sizes)
 
     def predict(self, interaction) -> torch.Tensor:
         """Log-likelihood of each row's candidate item's SID [B]."""
