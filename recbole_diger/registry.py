@@ -100,6 +100,12 @@ PLANNED = {
 }
 
 
+def find(kind: str, name: str) -> Any | None:
+    """The registered object, or None (no error) when there is none."""
+    load_plugins()
+    return _REGISTRY.get(kind, {}).get(name)
+
+
 def get(kind: str, name: str) -> Any:
     """Look a name up; an unknown one is a :class:`UserError` that lists the registered names."""
     load_plugins()

@@ -16,7 +16,7 @@ import numpy as np
 from tabulate import tabulate
 
 from ..config import PROPERTIES_DIR, read_yaml
-from ..registry import _REGISTRY, load_plugins
+from ..registry import find
 from . import run_store
 from .significance import holm, paired_test
 
@@ -47,9 +47,8 @@ class ModelResult:
 
 
 def _family(model: str) -> str:
-    load_plugins()
-    spec = _REGISTRY.get("model", {}).get(model)
-    return getattr(spec, "family", "generative")
+    """'classic' or 'generative'; results of a model no longer registered count as generative."""
+    return getattr(find("model", model), "family", "generative")
 
 
 def load_results(output: Path, dataset: str, profile: str) -> list[ModelResult]:
@@ -119,9 +118,8 @@ def paper_values(dataset: str) -> dict[str, dict]:
     return out
 
 
-def build_table(results: list[ModelResult], dataset: str) -> list[list[str]]:
+def build_table(results: list[ModelResult], dataset: str, marks: Marks) -> list[list[str]]:
     """Rows of strings: model, family, seeds, one cell per metric (mean ± std, marks, (paper))."""
-    marks = significance_marks(results)
     paper = paper_values(dataset)
     rows = []
     for r in sorted(results, key=lambda r: (r.family != "classic", -r.mean("ndcg@10"))):
@@ -151,7 +149,7 @@ def render(output: Path, dataset: str, profile: str) -> str:
     lines = [
         f"### {dataset}, profile `{profile}`",
         "",
-        tabulate(build_table(results, dataset), headers=headers, tablefmt="github", disable_numparse=True),
+        tabulate(build_table(results, dataset, marks), headers=headers, tablefmt="github", disable_numparse=True),
         "",
         f"Test set, leave-one-out, full ranking over all items; mean over seeds (± sample std when several). "
         f"In parentheses: the paper's value where it reports one. `*` best model significantly better than the "
