@@ -213,6 +213,7 @@ def run(req: RunRequest) -> Path:
     staging = run_store.staging_dir(final)
     handler = _attach_log(staging)
     started = dt.datetime.now(dt.timezone.utc)
+    commit = git_commit()  # the code that runs is the code checked out now, not at the end
     try:
         log.info("run %s on %s, profile %s, seed %d, device %s -> %s", req.model, req.dataset, req.profile,
                  req.seed, req.device, final)
@@ -228,7 +229,7 @@ def run(req: RunRequest) -> Path:
         run_store.write_json(staging / "run.json", dict(
             command=req.command or " ".join(sys.argv), model=req.model, recbole_model=str(getattr(
                 spec.recbole_model, "__name__", spec.recbole_model)), dataset=req.dataset, profile=req.profile,
-            seed=req.seed, device=device_description(req.device), git_commit=git_commit(),
+            seed=req.seed, device=device_description(req.device), git_commit=commit,
             libraries=library_versions(), started=started.isoformat(), ended=ended.isoformat(),
             overrides=req.overrides, **facts))
     except BaseException:
