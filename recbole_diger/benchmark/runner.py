@@ -233,12 +233,11 @@ def run(req: RunRequest) -> Path:
             libraries=library_versions(), started=started.isoformat(), ended=ended.isoformat(),
             overrides=req.overrides, **facts))
     except BaseException:
-        logging.getLogger().removeHandler(handler)
-        handler.close()
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    logging.getLogger().removeHandler(handler)
-    handler.close()
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
     run_store.publish(staging, final)
     log.info("results written to %s", final)
     return final
