@@ -64,12 +64,13 @@ class ResidualQuantizer(nn.Module):
         rng = np.random.default_rng(seed)
         for codebook in self.codebooks:
             k = codebook.shape[0]
-            centroids, labels = kmeans2(residual, min(k, len(residual)), minit="++", seed=rng, iter=20)
-            if len(centroids) < k:  # fewer points than codes: pad with jittered copies
+            distinct = len(np.unique(residual.round(12), axis=0))
+            centroids, labels = kmeans2(residual, min(k, distinct), minit="++", seed=rng, iter=20)
+            if len(centroids) < k:  # fewer distinct points than codes: pad with jittered copies
                 extra = centroids[rng.integers(len(centroids), size=k - len(centroids))]
                 centroids = np.concatenate([centroids, extra + 1e-3 * rng.standard_normal(extra.shape)])
             codebook.copy_(torch.as_tensor(centroids, dtype=codebook.dtype))
-            residual = residual - centroids[labels] if len(centroids) == k else residual
+            residual = residual - centroids[labels]
 
     @torch.no_grad()
     def revive_dead_codes(self, z: torch.Tensor, generator: torch.Generator | None = None) -> list[int]:
