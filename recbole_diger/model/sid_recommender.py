@@ -47,8 +47,8 @@ class SIDRecommender(SequentialRecommender):
         self.register_buffer("item_codes", torch.as_tensor(table), persistent=False)  # row 0 = padding item
         self.trie = SIDTrie.build(codes, self.level_sizes, item_rows=np.arange(1, self.n_items))
         self.beam_size = int(config["beam_size"])
-        self.amp = bool(config["enable_amp"])
-        self.length_buckets = int(config["length_buckets"] or 1)  # bf16 autocast for beam search too when training uses it
+        self.amp = bool(config["enable_amp"])  # bf16 autocast for beam search too when training uses it
+        self.length_buckets = int(config["length_buckets"] or 1)
         self.d_model = int(config["d_model"])
         t5 = T5Config(vocab_size=1 + sum(self.level_sizes), d_model=self.d_model, d_kv=self.d_model // config["num_heads"],
                       d_ff=config["d_ff"], num_layers=config["encoder_layers"], num_decoder_layers=config["decoder_layers"],
