@@ -23,7 +23,7 @@ import yaml
 
 from .. import compat
 from ..config import build_settings, make_recbole_config
-from ..data import find_dataset, prepare_atomic
+from ..data import DatasetSource, find_dataset, prepare_atomic
 from ..data.convert import AtomicDataset, cache_dir
 from ..errors import UserError
 from ..registry import ModelSpec, get
@@ -55,7 +55,7 @@ class PrepareContext:
     """What a model's ``prepare`` stage (e.g. tokenizer training) gets to work with."""
 
     model: str
-    source: Any          # data.DatasetSource
+    source: DatasetSource
     atomic: AtomicDataset
     settings: dict[str, Any]
     seed: int
