@@ -138,9 +138,16 @@ class RQVAE(nn.Module):
         self.input_mean.copy_(x.mean(0))
         self.input_std.copy_(x.std(0).clamp_min(1e-8))
 
+    def standardise(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.input_mean) / self.input_std
+
+    def latent(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw embeddings [B, in_dim] -> unquantised latents [B, e_dim]."""
+        return self.encoder(self.standardise(x))
+
     def forward(self, x: torch.Tensor, *, tau: float = 1.0, noise_scale: float = 0.0) -> RQVAEOutput:
         """x [B, in_dim] raw embeddings; reconstruction is of the standardised input."""
-        x = (x - self.input_mean) / self.input_std
+        x = self.standardise(x)
         z = self.encoder(x)
         z_q, levels, vq_loss = self.quantizer(z, tau=tau, noise_scale=noise_scale)
         x_hat = self.decoder(z_q)

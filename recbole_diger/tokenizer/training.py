@@ -41,7 +41,7 @@ def fit_rqvae(embeddings: np.ndarray, settings: dict, seed: int) -> tuple[RQVAE,
     model = build_rqvae(x.shape[1], settings)
     model.fit_input_scaling(x)
     with torch.no_grad():
-        model.quantizer.kmeans_init(model.encoder((x - model.input_mean) / model.input_std), seed=seed)
+        model.quantizer.kmeans_init(model.latent(x), seed=seed)
     opt = torch.optim.AdamW(model.parameters(), lr=settings["rqvae_lr"], weight_decay=settings["rqvae_weight_decay"])
     gen = torch.Generator().manual_seed(seed)
     history = []
@@ -57,10 +57,11 @@ def fit_rqvae(embeddings: np.ndarray, settings: dict, seed: int) -> tuple[RQVAE,
             opt.step()
             total += loss.item() * len(batch)
         history.append(total / len(x))
+        revived = 0
         if settings["rqvae_revive_dead_codes"]:
             with torch.no_grad():
-                revived = model.quantizer.revive_dead_codes(model.encoder((x - model.input_mean) / model.input_std), gen)
-        bar.set_postfix(loss=f"{history[-1]:.4f}", revived=sum(revived) if settings["rqvae_revive_dead_codes"] else 0)
+                revived = sum(model.quantizer.revive_dead_codes(model.latent(x), gen))
+        bar.set_postfix(loss=f"{history[-1]:.4f}", revived=revived)
     return model, history
 
 
