@@ -116,12 +116,14 @@ def build_settings(spec, profile_name: str, overrides: dict[str, Any]) -> dict[s
     """Merge the cascade for one model and check every key. Returns RecBole settings (no runner keys)."""
     valid = known_keys(spec.recbole_model)
     settings: dict[str, Any] = {}
-    layers = [(PROPERTIES_DIR / "overall.yaml", read_yaml(PROPERTIES_DIR / "overall.yaml")),
-              (spec.config_file, read_yaml(spec.config_file) if spec.config_file else {})]
-    valid |= set(layers[1][1])
+    layers = [(PROPERTIES_DIR / "overall.yaml", read_yaml(PROPERTIES_DIR / "overall.yaml"))]
+    for path in spec.config_files:
+        layers.append((path, read_yaml(path)))
+        valid |= set(layers[-1][1])
     profile = load_profile(profile_name)
     layers.append((f"profile '{profile_name}' settings", profile.get("settings") or {}))
-    layers.append((f"profile '{profile_name}' models.{spec.name}", (profile.get("models") or {}).get(spec.name) or {}))
+    for section in (*spec.profile_sections, spec.name):
+        layers.append((f"profile '{profile_name}' models.{section}", (profile.get("models") or {}).get(section) or {}))
     layers.append(("the command line", overrides))
     for origin, layer in layers:
         check_keys(layer, valid, str(origin))

@@ -25,7 +25,8 @@ from .errors import UserError
 PLUGIN_GROUP = "recbole_diger.plugins"
 _REGISTRY: dict[str, dict[str, Any]] = {}
 #: modules that register the built-ins, imported even when the package is not pip-installed
-BUILTIN_MODULES = ("recbole_diger.models.classic", "recbole_diger.models.tiger", "recbole_diger.tokenizer.strategies")
+BUILTIN_MODULES = ("recbole_diger.models.classic", "recbole_diger.models.tiger", "recbole_diger.models.diger",
+                   "recbole_diger.tokenizer.strategies", "recbole_diger.tokenizer.schedules")
 _plugins_loaded = False
 
 
@@ -36,12 +37,17 @@ class ModelSpec:
     Attributes:
         name: the name users type and results are filed under (``SASRec-CE``).
         recbole_model: a RecBole model name (``"SASRec"``) or a RecBole model class.
-        config_file: yaml with the model's settings (RecBole keys).
+        config_file: yaml with the model's settings (RecBole keys), or a tuple of yaml files merged in order
+            (a variant's yaml after its family's).
         family: ``"classic"`` or ``"generative"``; significance marks compare against the best classic.
         paper_name: the row name in the paper's Table 3, if the paper reports this model.
         note: one line for the table legend (loss, sampling, what differs from the paper).
         prepare: optional stage run before the recommender is built (e.g. training a tokenizer):
             ``prepare(context) -> (extra settings, facts for run.json)``; see ``benchmark.runner.PrepareContext``.
+        trainer: RecBole trainer class to use (default: the one RecBole picks for the model type). A trainer
+            with ``write_artifacts(folder) -> dict`` writes extra files into the run folder after the test.
+        profile_sections: sections of a profile's ``models`` applied before the model's own (a variant
+            takes its family's caps: the DIGER variants use ``TIGER``'s quick settings).
     """
 
     name: str
@@ -51,6 +57,14 @@ class ModelSpec:
     paper_name: str | None = None
     note: str = ""
     prepare: Callable[[Any], tuple[dict, dict]] | None = None
+    trainer: type | None = None
+    profile_sections: tuple[str, ...] = ()
+
+    @property
+    def config_files(self) -> tuple[Path, ...]:
+        if not self.config_file:
+            return ()
+        return tuple(self.config_file) if isinstance(self.config_file, (tuple, list)) else (self.config_file,)
 
 
 def register(kind: str, name: str) -> Callable[[Any], Any]:
@@ -90,10 +104,6 @@ def names(kind: str) -> list[str]:
 
 #: methods the library is built to hold, with the work that brings each of them
 PLANNED = {
-    "STE": "the differentiable-SID work",
-    "DIGER": "the differentiable-SID work",
-    "DIGER-SDUD": "the differentiable-SID work",
-    "DIGER-SDUD-FrqUD": "the differentiable-SID work",
     "ETEGRec": "the learnable-tokenizer work",
     "UniGRec": "the learnable-tokenizer work",
     "LETTER": "the learnable-tokenizer work",

@@ -161,7 +161,7 @@ def _train_and_test(spec: ModelSpec, atomic: AtomicDataset, settings: dict, req:
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model = model_class(config, train_data._dataset).to(config["device"])
     trainer_module.get_tensorboard = lambda logger: _NullWriter()
-    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
+    trainer = (spec.trainer or get_trainer(config["MODEL_TYPE"], config["model"]))(config, model)
 
     best = {"epoch": None}
     save = trainer._save_checkpoint
@@ -179,6 +179,7 @@ def _train_and_test(spec: ModelSpec, atomic: AtomicDataset, settings: dict, req:
         t0 = time.time()
         test_result = trainer.evaluate(test_data, load_best_model=True, show_progress=config["show_progress"])
         eval_seconds = time.time() - t0
+        artifacts = trainer.write_artifacts(staging) if hasattr(trainer, "write_artifacts") else {}
     finally:
         shutil.rmtree(checkpoints, ignore_errors=True)
 
@@ -196,7 +197,8 @@ def _train_and_test(spec: ModelSpec, atomic: AtomicDataset, settings: dict, req:
         log.warning("RecBole's test metrics and the saved top-%d differ by %.2g (score ties?)", TOPK_SAVED, drift)
     return dict(valid=_metrics(valid_result), test=test, best_epoch=best["epoch"], train_seconds=train_seconds,
                 eval_seconds=eval_seconds, n_test_users=len(rows), topk_vs_recbole_max_abs_diff=drift,
-                dataset_stats=dict(users=dataset.user_num - 1, items=dataset.item_num - 1, interactions=dataset.inter_num))
+                dataset_stats=dict(users=dataset.user_num - 1, items=dataset.item_num - 1, interactions=dataset.inter_num),
+                **artifacts)
 
 
 def run(req: RunRequest) -> Path:

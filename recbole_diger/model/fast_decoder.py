@@ -12,6 +12,7 @@ tests check it against the transformers decoder through teacher-forced log-likel
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from transformers import T5Model
@@ -32,8 +33,10 @@ class DecoderState:
 class FastT5Decoder:
     """Step-wise decoder over ``t5.decoder`` weights (no parameters of its own)."""
 
-    def __init__(self, t5: T5Model):
+    def __init__(self, t5: T5Model, embed: Callable[[torch.Tensor], torch.Tensor] | None = None):
+        """``embed`` maps token ids to input embeddings (default ``t5.shared``)."""
         self.t5 = t5
+        self.embed = embed or t5.shared
         cfg = t5.config
         self.heads, self.d_kv = cfg.num_heads, cfg.d_kv
 
@@ -59,7 +62,7 @@ class FastT5Decoder:
         dec = self.t5.decoder
         B, W = tokens.shape
         t = state.length
-        x = self.t5.shared(tokens)                                              # [B, W, d]
+        x = self.embed(tokens)                                                   # [B, W, d]
         pos = dec.block[0].layer[0].SelfAttention.compute_bias(t + 1, t + 1, device=x.device)[0, :, -1]  # [h, t+1]
         for i, block in enumerate(dec.block):
             sa = block.layer[0]

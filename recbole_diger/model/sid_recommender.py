@@ -42,10 +42,9 @@ class SIDRecommender(SequentialRecommender):
         self.level_sizes = list(index.level_sizes)
         offsets = np.cumsum([1] + self.level_sizes[:-1])                    # token = offset[l] + code
         self.register_buffer("offsets", torch.as_tensor(offsets, dtype=torch.long), persistent=False)
-        table = np.zeros((self.n_items, len(self.level_sizes)), dtype=np.int64)
-        table[1:] = codes
-        self.register_buffer("item_codes", torch.as_tensor(table), persistent=False)  # row 0 = padding item
-        self.trie = SIDTrie.build(codes, self.level_sizes, item_rows=np.arange(1, self.n_items))
+        self.register_buffer("item_codes", torch.zeros(self.n_items, len(self.level_sizes), dtype=torch.long),
+                             persistent=False)  # row 0 = padding item
+        self.set_sid_table(codes)
         self.beam_size = int(config["beam_size"])
         self.amp = bool(config["enable_amp"])  # bf16 autocast for beam search too when training uses it
         self.length_buckets = int(config["length_buckets"] or 1)
@@ -56,7 +55,7 @@ class SIDRecommender(SequentialRecommender):
                       pad_token_id=PAD, decoder_start_token_id=PAD, tie_word_embeddings=True, use_cache=True)
         t5._attn_implementation = "sdpa"
         self.t5 = T5Model(t5)
-        self.fast_decoder = FastT5Decoder(self.t5)
+        self.fast_decoder = FastT5Decoder(self.t5, embed=self.token_embeddings)
 
     # ---- SIDs -------------------------------------------------------------------------------
     def load_sids(self, config, dataset) -> SIDIndex:
@@ -65,15 +64,31 @@ class SIDRecommender(SequentialRecommender):
             raise UserError("this model needs sid_file (a LETTER-format index json); set it in the model yaml")
         return SIDIndex.from_letter_json(config["sid_file"])
 
+    def set_sid_table(self, codes: np.ndarray, addressable: np.ndarray | None = None) -> None:
+        """Use ``codes`` [n_items - 1, L'] (rows in internal id order from 1) from now on.
+
+        Items where ``addressable`` [n_items - 1] is False keep their codes as inputs but cannot be
+        generated (a collision group larger than the last level; see :mod:`.joint_recommender`).
+        """
+        codes = np.asarray(codes, dtype=np.int64)
+        self.item_codes[1:] = torch.as_tensor(codes, device=self.item_codes.device)
+        rows = np.arange(1, self.n_items)
+        if addressable is not None:
+            codes, rows = codes[addressable], rows[addressable]
+        self.trie = SIDTrie.build(codes, self.level_sizes, item_rows=rows).to(self.item_codes.device)
+
     def item_tokens(self, items: torch.Tensor) -> torch.Tensor:
         """items [...] -> token ids [..., L'] (padding item -> PAD tokens)."""
         tokens = self.item_codes[items] + self.offsets
         return tokens.masked_fill((items == 0).unsqueeze(-1), PAD)
 
+    def token_embeddings(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Token ids [...] -> input embeddings [..., d] for the encoder and the decoder (at test time too)."""
+        return self.t5.shared(tokens)
+
     def history_embeddings(self, item_seq: torch.Tensor) -> torch.Tensor:
-        """item_seq [B, T] -> code embeddings [B, T * L', d]. Override to feed soft codes."""
-        tokens = self.item_tokens(item_seq)
-        return self.t5.shared(tokens.flatten(1))
+        """item_seq [B, T] -> code embeddings [B, T * L', d]."""
+        return self.token_embeddings(self.item_tokens(item_seq).flatten(1))
 
     # ---- encoder / decoder pieces -------------------------------------------------------------
     def encode_history(self, item_seq: torch.Tensor, item_seq_len: torch.Tensor):
@@ -115,7 +130,7 @@ class SIDRecommender(SequentialRecommender):
         enc, mask = self.encode_history(item_seq, item_seq_len)
         codes = self.item_codes[targets]                                        # [B, L']
         dec_in = torch.cat([torch.full_like(codes[:, :1], PAD), (codes + self.offsets)[:, :-1]], dim=1)
-        hidden = self.t5.decoder(input_ids=dec_in, encoder_hidden_states=enc,
+        hidden = self.t5.decoder(inputs_embeds=self.token_embeddings(dec_in), encoder_hidden_states=enc,
                                  encoder_attention_mask=mask).last_hidden_state  # [B, L', d]
         out = []
         for level in range(len(self.level_sizes)):
@@ -124,13 +139,16 @@ class SIDRecommender(SequentialRecommender):
         return torch.stack(out, dim=1)
 
     # ---- RecBole interface ---------------------------------------------------------------------
+    def length_chunks(self, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Row indices of the batch in ``length_buckets`` chunks of similar history length."""
+        return torch.argsort(lengths).chunk(max(1, min(self.length_buckets, len(lengths))))
+
     def calculate_loss(self, interaction) -> torch.Tensor:
         """Mean next-code cross entropy. The batch is cut into ``length_buckets`` chunks of similar
         history length, each padded only to its own longest history (same value, less padding)."""
         seq, lengths = interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN]
         targets = interaction[self.POS_ITEM_ID]
-        chunks = torch.argsort(lengths).chunk(max(1, min(self.length_buckets, len(targets))))
-        nll = sum(-self.target_log_probs(seq[c], lengths[c], targets[c]).sum() for c in chunks)
+        nll = sum(-self.target_log_probs(seq[c], lengths[c], targets[c]).sum() for c in self.length_chunks(lengths))
         return nll / targets.numel() / len(self.level_sizes)
 
     def predict(self, interaction) -> torch.Tensor:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -14,6 +15,9 @@ from torch import nn
 
 from ..registry import get
 from .strategies import QuantizationStrategy, QuantOut, squared_distances
+
+if TYPE_CHECKING:
+    from .schedules import NoiseSchedule
 
 
 def mlp(dims: list[int], dropout: float = 0.0) -> nn.Sequential:
@@ -93,11 +97,18 @@ class ResidualQuantizer(nn.Module):
             residual = residual - codebook[ids]
         return revived
 
-    def forward(self, z: torch.Tensor, *, tau: float = 1.0, noise_scale: float = 0.0):
+    def forward(self, z: torch.Tensor, schedule: "NoiseSchedule | None" = None):
+        """z [B, d] -> (z_q [B, d], per-level QuantOut, VQ loss). With a ``schedule``, each level's
+        noise and temperature come from it and it observes the chosen codes; without, no noise."""
         residual, z_q = z, torch.zeros_like(z)
         levels, vq_loss = [], z.new_zeros(())
-        for codebook in self.codebooks:
-            out = self.strategy.quantize(residual, codebook, tau=tau, noise_scale=noise_scale)
+        for level, codebook in enumerate(self.codebooks):
+            if schedule is None:
+                out = self.strategy.quantize(residual, codebook)
+            else:
+                out = self.strategy.quantize(residual, codebook, tau=schedule.tau,
+                                             noise=schedule.noise(level, residual, codebook))
+                schedule.observe(level, out.ids)
             vq_loss = vq_loss + ((residual.detach() - out.hard) ** 2).mean() + \
                 self.beta * ((residual - out.hard.detach()) ** 2).mean()
             levels.append(out)
@@ -145,18 +156,19 @@ class RQVAE(nn.Module):
         """Raw embeddings [B, in_dim] -> unquantised latents [B, e_dim]."""
         return self.encoder(self.standardise(x))
 
-    def forward(self, x: torch.Tensor, *, tau: float = 1.0, noise_scale: float = 0.0) -> RQVAEOutput:
+    def forward(self, x: torch.Tensor, schedule: "NoiseSchedule | None" = None) -> RQVAEOutput:
         """x [B, in_dim] raw embeddings; reconstruction is of the standardised input."""
         x = self.standardise(x)
         z = self.encoder(x)
-        z_q, levels, vq_loss = self.quantizer(z, tau=tau, noise_scale=noise_scale)
+        z_q, levels, vq_loss = self.quantizer(z, schedule)
         x_hat = self.decoder(z_q)
         codes = torch.stack([lv.ids for lv in levels], dim=-1)
         return RQVAEOutput(codes, x_hat, z_q, levels, ((x_hat - x) ** 2).mean(), vq_loss)
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-        """Deterministic codes [N, L] (nearest code per level, no noise)."""
+        """Deterministic codes [N, L] (no noise: the nearest code per level, which is also every
+        strategy's argmax of its logits)."""
         was_training = self.training
         self.eval()
         out = torch.cat([self.forward(x[i:i + batch_size]).codes for i in range(0, len(x), batch_size)])

@@ -26,10 +26,11 @@ def _id_order(item_ids: list[str]) -> list[int]:
     return sorted(range(len(item_ids)), key=lambda r: int(item_ids[r]) if numeric else item_ids[r])
 
 
-def collision_codes(codes: np.ndarray, item_ids: list[str], limit: int) -> np.ndarray:
+def collision_codes(codes: np.ndarray, item_ids: list[str], limit: int, strict: bool = True) -> np.ndarray:
     """Position of each item within its group of identical rows of ``codes`` [N, L] -> [N].
 
-    Raises a UserError naming the group when one is larger than ``limit`` (the codebook size).
+    Raises a UserError naming the group when one is larger than ``limit`` (the codebook size);
+    with ``strict=False`` positions >= ``limit`` are returned for the caller to handle.
     """
     position = np.zeros(len(codes), dtype=np.int64)
     seen: Counter = Counter()
@@ -38,7 +39,7 @@ def collision_codes(codes: np.ndarray, item_ids: list[str], limit: int) -> np.nd
         position[row] = seen[key]
         seen[key] += 1
     biggest_key, biggest = max(seen.items(), key=lambda kv: kv[1]) if seen else (b"", 0)
-    if biggest > limit:
+    if strict and biggest > limit:
         shared = np.frombuffer(biggest_key, dtype=codes.dtype).tolist()
         raise UserError(f"{biggest} items share the codes {shared}, more than the {limit} codes a collision "
                         f"level can tell apart; use more levels or a larger codebook")
@@ -60,11 +61,12 @@ class SIDIndex:
     level_sizes: list[int]
 
     @classmethod
-    def from_codes(cls, item_ids: list[str], codes: np.ndarray, codebook_size: int | list[int]) -> "SIDIndex":
-        """Build from L-level codes [N, L]; appends the collision code."""
+    def from_codes(cls, item_ids: list[str], codes: np.ndarray, codebook_size: int | list[int],
+                   strict: bool = True) -> "SIDIndex":
+        """Build from L-level codes [N, L]; appends the collision code (see :func:`collision_codes`)."""
         codes = np.asarray(codes, dtype=np.int64)
         sizes = [codebook_size] * codes.shape[1] if isinstance(codebook_size, int) else list(codebook_size)
-        suffix = collision_codes(codes, item_ids, max(sizes))
+        suffix = collision_codes(codes, item_ids, max(sizes), strict)
         return cls(list(item_ids), np.concatenate([codes, suffix[:, None]], axis=1),
                    sizes + [int(suffix.max()) + 1])
 

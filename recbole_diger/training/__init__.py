@@ -1,0 +1,1 @@
+"""Training schemes beyond RecBole's default trainer."""

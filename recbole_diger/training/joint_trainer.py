@@ -1,0 +1,54 @@
+"""Joint training of tokenizer and recommender inside RecBole's trainer loop.
+
+RecBole's ``Trainer`` keeps doing the epochs, early stopping on validation NDCG@10, checkpoints
+and evaluation; this subclass adds what joint training needs around them: two learning rates
+(recommender; tokenizer) in one AdamW, the deterministic SID table recomputed after every
+training epoch (validation and test decode with it), and the SID dynamics of every epoch.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from recbole.trainer import Trainer
+
+from ..model.joint_recommender import JointSIDRecommender
+from .dynamics import SIDDynamics
+
+
+class JointTrainer(Trainer):
+    """Trainer for :class:`JointSIDRecommender` models."""
+
+    model: JointSIDRecommender
+
+    def __init__(self, config, model: JointSIDRecommender):
+        super().__init__(config, model)
+        self.dynamics = SIDDynamics(model.initial_codes, model.K)
+
+    def _build_optimizer(self, **kwargs):
+        groups = self.model.param_groups(self.learning_rate, float(self.config["tokenizer_learning_rate"]),
+                                         float(self.config["sigma_learning_rate"]))
+        return super()._build_optimizer(params=groups, **kwargs)
+
+    def _train_epoch(self, train_data, epoch_idx, loss_func=None, show_progress=False):
+        loss = super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
+        model = self.model
+        agreement = model.take_agreement()
+        index = model.refresh_sids()
+        self.dynamics.record(epoch_idx, index, model._addressable, agreement, model.schedule.sigmas(),
+                             model.schedule.hot_share(), model.schedule.tau)
+        model.schedule.end_epoch()
+        return loss
+
+    def _valid_epoch(self, valid_data, show_progress=False):
+        score, result = super()._valid_epoch(valid_data, show_progress)
+        self.dynamics.set_valid(result.get("ndcg@10", score))
+        return score, result
+
+    def write_artifacts(self, folder: Path) -> dict:
+        """dynamics.csv, figures, the SIDs used at test time (sids.json) and collapse facts, for the model
+        as loaded now (the best checkpoint)."""
+        index = self.model.refresh_sids()
+        tmp = Path(folder) / ".sids.json.tmp"
+        index.to_letter_json(tmp)
+        tmp.replace(Path(folder) / "sids.json")
+        return self.dynamics.write(folder, index, self.model._addressable)
