@@ -37,9 +37,12 @@ def main():
     p.add_argument("--users-ours", type=int, default=2000)
     p.add_argument("--layers", type=int, default=6)
     p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--amp", action="store_true", help="bf16 autocast in our path (as the quick profile runs it)")
+    p.add_argument("--buckets", type=int, default=4, help="history-length buckets per batch in our path")
     args = p.parse_args()
     model, config, train, test = load(layers=args.layers, eval_batch_size=args.batch)
     model.eval()
+    model.amp, model.length_buckets = args.amp, args.buckets
     batches = []
     for interaction, *_ in test:
         batches.append(interaction)
@@ -78,7 +81,8 @@ def main():
     print(f"layers {args.layers}+{args.layers}, d_model {model.d_model}, beam 20, {model.n_items - 1} items, "
           f"{len(model.level_sizes)} codes per SID, torch threads {torch.get_num_threads()}")
     print(f"HF generate + prefix_allowed_tokens_fn: {hf_rate:8.1f} users/s  ({n} users, history padded to 20 items)")
-    print(f"recbole_diger beam search:              {ours:8.1f} users/s  (batch {args.batch}, dynamic padding)")
+    print(f"recbole_diger beam search:              {ours:8.1f} users/s  (batch {args.batch}, {args.buckets} length "
+          f"buckets, {'bf16 autocast' if args.amp else 'fp32'})")
     print(f"speed-up: {ours / hf_rate:.1f}x   top-1 agreement: {agree:.3f}   peak RSS: ours {mem_ours:.2f} GB, "
           f"after both {peak_rss_gb():.2f} GB")
 

@@ -157,14 +157,18 @@ class SIDRecommender(SequentialRecommender):
                                      interaction[self.ITEM_ID]).sum(-1)
 
     def full_sort_predict(self, interaction) -> torch.Tensor:
-        """[B, n_items]: beam log-probability for the generated items, -inf elsewhere."""
+        """[B, n_items]: beam log-probability for the generated items, -inf elsewhere.
+
+        Users are decoded in ``length_buckets`` chunks of similar history length, each padded only
+        to its own longest history (the encoder and cross-attention cost follow real lengths)."""
         if self.trie.children[0].device != self.item_codes.device:
             self.trie = self.trie.to(self.item_codes.device)
-        with torch.autocast(self.item_codes.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            result = constrained_beam_search(self, interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN],
-                                             self.trie, self.beam_size)
-        scores = torch.full((result.items.shape[0], self.n_items), float("-inf"), device=result.scores.device)
-        valid = result.items >= 0
-        rows = torch.arange(result.items.shape[0], device=scores.device).unsqueeze(1).expand_as(result.items)
-        scores[rows[valid], result.items[valid]] = result.scores[valid]
+        seq, lengths = interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN]
+        scores = torch.full((len(seq), self.n_items), float("-inf"), device=seq.device)
+        for chunk in self.length_chunks(lengths):
+            with torch.autocast(seq.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                result = constrained_beam_search(self, seq[chunk], lengths[chunk], self.trie, self.beam_size)
+            valid = result.items >= 0
+            rows = chunk.unsqueeze(1).expand_as(result.items)
+            scores[rows[valid], result.items[valid]] = result.scores[valid].float()
         return scores
