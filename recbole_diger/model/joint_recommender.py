@@ -6,9 +6,14 @@ the tokenizer's codebook: the input embedding of level ``l``'s code is
 
     E[token] + W_l code_vector_l        (code_vector_l = the chosen codebook row, forward)
 
-and the next item's codes are targets through the strategy's assignment weights (one-hot
-forward, Gumbel-softmax probabilities backward for DIGER). So L_gen reaches the encoder and
-the codebooks; with STE only the selected rows, with DIGER's soft update every row.
+so L_gen reaches the encoder and the codebooks through every code the recommender reads (the
+history's and the teacher-forced target prefix's): with STE only the selected rows, with DIGER's
+soft update every row. The next item's codes are plain targets: a gradient through the target
+assignment would reward moving items onto codes the decoder already predicts, a shortcut to
+collapse (measured: level-1 perplexity 1.1 after one epoch on Beauty).
+
+Which tokenizer parts the optimizer updates is ``tokenizer_parts`` (default: the codebooks only,
+as the authors' run scripts; gradients still reach the encoder, which tests check with all parts on).
 
 Validation and test use a deterministic table (argmax without noise, plus collision code),
 recomputed after every training epoch by :meth:`refresh_sids` and after a checkpoint is loaded.
@@ -52,6 +57,12 @@ class JointSIDRecommender(SIDRecommender):
         self.tokenizer: RQVAE = build_rqvae(features.shape[1], dict(config.final_config_dict,
                                                                     rqvae_strategy=config["quant_strategy"]))
         self.tokenizer.load_state_dict(torch.load(config["rqvae_checkpoint"], map_location="cpu", weights_only=True))
+        parts = {"encoder": self.tokenizer.encoder, "codebooks": self.tokenizer.quantizer, "decoder": self.tokenizer.decoder}
+        unknown = set(config["tokenizer_parts"]) - set(parts)
+        if unknown:
+            raise UserError(f"tokenizer_parts has {sorted(unknown)}; choose among {sorted(parts)}")
+        for name, module in parts.items():
+            module.requires_grad_(name in config["tokenizer_parts"])
         self.K = int(config["rqvae_codebook_size"])
         self.L = int(config["rqvae_levels"])
         self.schedule = get("schedule", config["noise_schedule"])(config.final_config_dict, self.L, self.K)
@@ -99,10 +110,10 @@ class JointSIDRecommender(SIDRecommender):
 
     def param_groups(self, rec_lr: float, tokenizer_lr: float, sigma_lr: float) -> list[dict]:
         """AdamW groups: recommender; tokenizer (encoder, codebooks, decoder); schedule (SDUD's sigma, no decay)."""
-        tok = {id(p) for p in self.tokenizer.parameters()}
+        tok = [p for p in self.tokenizer.parameters() if p.requires_grad]
         sched = {id(p) for p in self.schedule.parameters()}
-        rec = [p for p in self.parameters() if id(p) not in tok | sched]
-        groups = [{"params": rec, "lr": rec_lr}, {"params": list(self.tokenizer.parameters()), "lr": tokenizer_lr}]
+        rec = [p for p in self.parameters() if id(p) not in {id(q) for q in self.tokenizer.parameters()} | sched]
+        groups = [{"params": rec, "lr": rec_lr}, {"params": tok, "lr": tokenizer_lr}]
         if sched:
             groups.append({"params": list(self.schedule.parameters()), "lr": sigma_lr, "weight_decay": 0.0})
         return groups
@@ -137,9 +148,7 @@ class JointSIDRecommender(SIDRecommender):
         out = self.tokenizer(self.item_features[uniq], self.schedule if self.training else None)
         emb = self.item_level_embeddings(uniq, out.levels)                        # [U, L+1, d]
         hist, tgt = inverse[:seq.numel()].view(seq.shape), inverse[seq.numel():]
-        # target assignment per level: one-hot forward, the strategy's estimator backward
-        target_weights = [lv.weights for lv in out.levels] + \
-            [F.one_hot(self.item_codes[uniq, self.L], self.level_sizes[-1]).to(emb.dtype)]
+        target_codes = torch.cat([out.codes, self.item_codes[uniq, self.L:]], dim=1)   # [U, L+1], constants
         self._count_agreement(uniq, out.codes)
 
         nll = emb.new_zeros(())
@@ -153,9 +162,10 @@ class JointSIDRecommender(SIDRecommender):
             dec_in = torch.cat([start, t_emb[:, :-1]], dim=1)
             hidden = self.t5.decoder(inputs_embeds=dec_in, encoder_hidden_states=enc,
                                      encoder_attention_mask=mask).last_hidden_state
-            for level, w in enumerate(target_weights):
+            codes = target_codes[tgt[c]]
+            for level in range(self.L + 1):
                 logp = F.log_softmax(self.level_logits(hidden[:, level], level), dim=-1)
-                nll = nll - (w[tgt[c]] * logp).sum()
+                nll = nll - logp.gather(1, codes[:, level:level + 1]).sum()
         gen = nll / targets.numel() / (self.L + 1)
         w_gen, w_vq, w_recon = self.loss_weights
         loss = w_gen * gen + w_vq * out.vq_loss + w_recon * out.recon_loss

@@ -35,15 +35,12 @@ class QuantOut:
             forward pass, with the strategy's gradient estimator in the backward pass.
         code_vector: [B, d] what a jointly trained recommender reads for this level: ``hard`` forward;
             backward to the encoder and to the codebook rows the strategy's estimator reaches.
-        weights: [B, K] assignment: one-hot(ids) forward, the estimator's probabilities backward
-            (a constant one-hot for straight-through strategies).
     """
 
     ids: torch.Tensor
     hard: torch.Tensor
     for_grad: torch.Tensor
     code_vector: torch.Tensor
-    weights: torch.Tensor
 
 
 def squared_distances(x: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
@@ -74,8 +71,7 @@ def _straight_through(residual: torch.Tensor, codebook: torch.Tensor, ids: torch
     hard = codebook[ids]
     return QuantOut(ids, hard,
                     for_grad=residual + (hard - residual).detach(),
-                    code_vector=hard + (residual - residual.detach()),
-                    weights=F.one_hot(ids, codebook.shape[0]).to(residual.dtype))
+                    code_vector=hard + (residual - residual.detach()))
 
 
 @register("strategy", "ste")
@@ -109,9 +105,8 @@ class NoisyArgmax(QuantizationStrategy):
 class DRIL(NoisyArgmax):
     """DIGER's differentiable semantic-ID learning: noisy argmax forward, soft update backward.
 
-    ``weights = one_hot(ids) + p - sg(p)`` with ``p = softmax(perturbed logits / tau)``, and
-    ``code_vector = weights @ codebook``: the forward value is the chosen code, while the gradient
-    reaches *every* codebook row (through ``p`` and through ``weights @ codebook``) and the encoder.
+    ``code_vector = (one_hot(ids) + p - sg(p)) @ codebook`` with ``p = softmax(perturbed logits / tau)``: the forward value is the chosen code, while the gradient
+    reaches *every* codebook row (through ``p`` and through the product) and the encoder.
     """
 
     def quantize(self, residual, codebook, *, tau=1.0, noise=0.0):
@@ -120,7 +115,7 @@ class DRIL(NoisyArgmax):
         probs = F.softmax(logits / tau, dim=-1)
         weights = F.one_hot(ids, codebook.shape[0]).to(probs.dtype) + probs - probs.detach()
         vector = weights @ codebook
-        return QuantOut(ids, codebook[ids], for_grad=vector, code_vector=vector, weights=weights)
+        return QuantOut(ids, codebook[ids], for_grad=vector, code_vector=vector)
 
 
 @register("strategy", "dril-gaussian")
