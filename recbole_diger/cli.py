@@ -33,6 +33,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--rerun", action="store_true", help="recompute runs that already have results")
     p.add_argument("--table-only", action="store_true", help="only rebuild and print the table")
+    p.add_argument("--item-features", choices=["auto", "text", "cf"], default=None,
+                   help="tokenizer input: text embeddings, cf (SASRec item embeddings, training split), or auto")
     return p
 
 
@@ -64,6 +66,8 @@ def _main(argv: list[str]) -> int:
 
     args, rest = parser().parse_known_args(argv)
     overrides = parse_overrides(rest)
+    if args.item_features:
+        overrides["item_features"] = args.item_features
     if args.profile not in profiles():
         raise UserError(f"unknown profile '{args.profile}'; available: {', '.join(profiles())}")
     if args.device == "cuda":

@@ -205,7 +205,9 @@ def run(req: RunRequest) -> Path:
     """Run (or reuse) one benchmark cell; returns its results folder."""
     compat.apply()
     spec: ModelSpec = get("model", req.model)
-    final = run_store.run_dir(req.output, req.dataset, req.model, req.profile, req.seed)
+    # an explicit --item-features cf is its own table row, so it never overwrites (or reuses) the text run
+    label = req.model + ("+cf" if req.overrides.get("item_features") == "cf" else "")
+    final = run_store.run_dir(req.output, req.dataset, label, req.profile, req.seed)
     if run_store.is_complete(final) and not req.rerun:
         log.info("reusing %s (pass --rerun to recompute)", final)
         return final

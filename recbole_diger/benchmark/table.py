@@ -47,8 +47,17 @@ class ModelResult:
 
 
 def _family(model: str) -> str:
-    """'classic' or 'generative'; results of a model no longer registered count as generative."""
+    """'classic' or 'generative'; results of a model no longer registered (or filed as ``<model>+cf``)
+    count as generative."""
     return getattr(find("model", model), "family", "generative")
+
+
+def _with_input(family: str, info: dict) -> str:
+    """The family, plus the tokenizer's input (text / cf) for models that have a tokenizer."""
+    tok = info.get("tokenizer") or {}
+    features = tok.get("item_features") or ("text" if tok.get("text_encoder") else None) or \
+        ("released SIDs" if tok.get("kind") == "fixed" else None)
+    return f"{family} ({features})" if features else family
 
 
 def load_results(output: Path, dataset: str, profile: str) -> list[ModelResult]:
@@ -73,7 +82,7 @@ def load_results(output: Path, dataset: str, profile: str) -> list[ModelResult]:
             devices.append(info.get("device", "?"))
             commits.append(info.get("git_commit", "?"))
             seeds.append(int(info.get("seed", run.name.split("-")[-1])))
-        results.append(ModelResult(model_dir.name, _family(model_dir.name), seeds, test,
+        results.append(ModelResult(model_dir.name, _with_input(_family(model_dir.name), info), seeds, test,
                                    {m: np.mean(v, axis=0) for m, v in per_user.items()}, users, devices, commits))
     return results
 

@@ -47,7 +47,7 @@ def require_text(atomic: AtomicDataset, item_ids: list[str], method: str) -> dic
         raise UserError(
             f"{method} needs item text, but dataset '{atomic.name}' has text for only "
             f"{len(item_ids) - len(missing)} of {len(item_ids)} items (e.g. item {missing[0]} has none); "
-            f"use a dataset with full item text, or a collaborative item representation (--item-features cf) once available"
+            f"use --item-features cf (collaborative item embeddings) or auto"
         )
     return texts
 

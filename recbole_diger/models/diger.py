@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import PROPERTIES_DIR
-from ..data.text_embed import embed_items, require_text
+from ..data.cf_features import tokenizer_input
 from ..model.joint_recommender import JointSIDRecommender
 from ..registry import ModelSpec, register_model
 from ..tokenizer.training import trained_sids
@@ -26,8 +26,7 @@ MODEL_DIR = PROPERTIES_DIR / "model"
 def pretrained_tokenizer(ctx) -> tuple[dict, dict]:
     """Stage 1 as in TIGER (cached), plus what joint training reads: the RQ-VAE weights and the item features."""
     item_ids = ctx.atomic.item_ids()
-    texts = require_text(ctx.atomic, item_ids, ctx.model)
-    embeddings = embed_items(item_ids, texts, device=ctx.device)
+    embeddings, source = tokenizer_input(ctx.atomic, ctx.settings, ctx.seed, ctx.device, ctx.model)
     sid_file, info = trained_sids(item_ids, embeddings, ctx.settings, ctx.seed)
     folder = Path(sid_file).parent
     features = folder / "features.npz"
@@ -36,8 +35,7 @@ def pretrained_tokenizer(ctx) -> tuple[dict, dict]:
         np.savez(tmp, ids=np.asarray(item_ids), features=np.asarray(embeddings, dtype=np.float32))
         os.replace(tmp, features)
     extra = {"sid_file": str(sid_file), "rqvae_checkpoint": str(folder / "rqvae.pt"), "item_feature_file": str(features)}
-    return extra, {"tokenizer": dict(info, kind="rqvae, trained jointly from this start",
-                                     text_encoder="all-MiniLM-L6-v2")}
+    return extra, {"tokenizer": dict(info, kind="rqvae, trained jointly from this start", **source)}
 
 
 #: name -> (yaml, row note). Table 2 of the paper: STE, DIGER (FrqUD), DIGER-SDUD, DIGER-SDUD-FrqUD;

@@ -1,12 +1,13 @@
 """TIGER, two-stage: train (or load) the tokenizer, freeze it, train the generative recommender.
 
-``TIGER`` learns SIDs with an RQ-VAE over the items' text embeddings; ``TIGER-LETTER`` reads
+``TIGER`` learns SIDs with an RQ-VAE over the items' text embeddings (or collaborative ones,
+``item_features``); ``TIGER-LETTER`` reads
 LETTER's released SIDs (``<Name>.index.json`` beside the dataset), an external anchor.
 """
 from __future__ import annotations
 
 from ..config import PROPERTIES_DIR
-from ..data.text_embed import embed_items, require_text
+from ..data.cf_features import tokenizer_input
 from ..errors import UserError
 from ..model.sid_recommender import SIDRecommender
 from ..registry import ModelSpec, register_model
@@ -17,12 +18,11 @@ TIGER_YAML = PROPERTIES_DIR / "model" / "TIGER.yaml"
 
 
 def text_rqvae_sids(ctx) -> tuple[dict, dict]:
-    """Stage 1 of TIGER: embed item text, train the RQ-VAE (cached), return its SID file."""
-    item_ids = ctx.atomic.item_ids()
-    texts = require_text(ctx.atomic, item_ids, ctx.model)
-    embeddings = embed_items(item_ids, texts, device=ctx.device)
-    sid_file, info = trained_sids(item_ids, embeddings, ctx.settings, ctx.seed)
-    return {"sid_file": str(sid_file)}, {"tokenizer": dict(info, kind="rqvae", text_encoder="all-MiniLM-L6-v2")}
+    """Stage 1 of TIGER: item features (text embeddings, or collaborative ones), the RQ-VAE trained on
+    them (cached); returns its SID file."""
+    features, source = tokenizer_input(ctx.atomic, ctx.settings, ctx.seed, ctx.device, ctx.model)
+    sid_file, info = trained_sids(ctx.atomic.item_ids(), features, ctx.settings, ctx.seed)
+    return {"sid_file": str(sid_file)}, {"tokenizer": dict(info, kind="rqvae", **source)}
 
 
 def released_letter_sids(ctx) -> tuple[dict, dict]:
