@@ -26,6 +26,7 @@ PLUGIN_GROUP = "recbole_diger.plugins"
 _REGISTRY: dict[str, dict[str, Any]] = {}
 #: modules that register the built-ins, imported even when the package is not pip-installed
 BUILTIN_MODULES = ("recbole_diger.models.classic", "recbole_diger.models.tiger", "recbole_diger.models.diger",
+                   "recbole_diger.models.letter",
                    "recbole_diger.tokenizer.strategies", "recbole_diger.tokenizer.schedules")
 _plugins_loaded = False
 
@@ -106,7 +107,6 @@ def names(kind: str) -> list[str]:
 PLANNED = {
     "ETEGRec": "the learnable-tokenizer work",
     "UniGRec": "the learnable-tokenizer work",
-    "LETTER": "the learnable-tokenizer work",
 }
 
 

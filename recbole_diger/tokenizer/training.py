@@ -12,13 +12,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from ..data.convert import cache_dir
-from .rqvae import RQVAE
+from .rqvae import RQVAE, RQVAEOutput
 from .sid_index import SIDIndex
 
 log = logging.getLogger("recbole_diger")
@@ -34,8 +35,21 @@ def build_rqvae(in_dim: int, settings: dict) -> RQVAE:
                  strategy=settings["rqvae_strategy"], beta=settings["rqvae_beta"])
 
 
-def fit_rqvae(embeddings: np.ndarray, settings: dict, seed: int) -> tuple[RQVAE, list[float]]:
-    """Train on ``embeddings`` [N, in_dim]: k-means init of every level, then Adam on recon + VQ loss."""
+class Regularizer(Protocol):
+    """An extra tokenizer loss (e.g. LETTER's collaborative and diversity terms)."""
+
+    key: str  # what it is, for the cache key (settings and any data it reads)
+
+    def start_epoch(self, model: RQVAE) -> None: ...
+
+    def loss(self, model: RQVAE, out: RQVAEOutput, rows: torch.Tensor) -> torch.Tensor:
+        """rows [B]: indices into the training matrix of the batch's items."""
+
+
+def fit_rqvae(embeddings: np.ndarray, settings: dict, seed: int,
+              regularizer: Regularizer | None = None) -> tuple[RQVAE, list[float]]:
+    """Train on ``embeddings`` [N, in_dim]: k-means init of every level, then AdamW on recon + VQ loss
+    (+ the regularizer's loss)."""
     torch.manual_seed(seed)
     x = torch.as_tensor(embeddings, dtype=torch.float32)
     model = build_rqvae(x.shape[1], settings)
@@ -49,9 +63,13 @@ def fit_rqvae(embeddings: np.ndarray, settings: dict, seed: int) -> tuple[RQVAE,
     for _ in bar:
         perm = torch.randperm(len(x), generator=gen)
         total = 0.0
+        if regularizer is not None:
+            regularizer.start_epoch(model)
         for start in range(0, len(x), settings["rqvae_batch_size"]):
-            batch = x[perm[start:start + settings["rqvae_batch_size"]]]
-            loss = model(batch).loss
+            rows = perm[start:start + settings["rqvae_batch_size"]]
+            batch = x[rows]
+            out = model(batch)
+            loss = out.loss if regularizer is None else out.loss + regularizer.loss(model, out, rows)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -65,20 +83,24 @@ def fit_rqvae(embeddings: np.ndarray, settings: dict, seed: int) -> tuple[RQVAE,
     return model, history
 
 
-def trained_sids(item_ids: list[str], embeddings: np.ndarray, settings: dict, seed: int) -> tuple[Path, dict]:
+def trained_sids(item_ids: list[str], embeddings: np.ndarray, settings: dict, seed: int,
+                 regularizer: Regularizer | None = None) -> tuple[Path, dict]:
     """SIDs of ``item_ids`` from an RQ-VAE trained on their embeddings; returns (LETTER-format file, stats).
 
-    Reuses ``<cache>/tokenizers/<key>/`` when the same embeddings, settings and seed were seen before.
+    Reuses ``<cache>/tokenizers/<key>/`` when the same embeddings, settings, regularizer and seed were
+    seen before.
     """
     digest = hashlib.sha256(np.ascontiguousarray(embeddings).tobytes())
     digest.update(json.dumps({k: settings[k] for k in RQVAE_KEYS}, sort_keys=True).encode())
     digest.update(f"{seed}|{'|'.join(item_ids)}".encode())
+    if regularizer is not None:
+        digest.update(regularizer.key.encode())
     folder = cache_dir() / "tokenizers" / digest.hexdigest()[:20]
     sid_file, info_file = folder / "sids.json", folder / "tokenizer.json"
     if sid_file.is_file() and info_file.is_file():
         log.info("reusing trained tokenizer %s", folder)
         return sid_file, json.loads(info_file.read_text())
-    model, history = fit_rqvae(embeddings, settings, seed)
+    model, history = fit_rqvae(embeddings, settings, seed, regularizer)
     codes = model.encode(torch.as_tensor(embeddings, dtype=torch.float32)).numpy()
     index = SIDIndex.from_codes(item_ids, codes, settings["rqvae_codebook_size"])
     info = {"stats": index.stats(), "final_loss": history[-1], "epochs": len(history)}
