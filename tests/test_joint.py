@@ -84,7 +84,7 @@ def test_default_updates_only_the_codebooks(data_dir):
     model, _ = build_joint(data_dir, "DIGER")
     trainable = {n for n, p in model.tokenizer.named_parameters() if p.requires_grad}
     assert trainable and all(n.startswith("quantizer.codebooks") for n in trainable)
-    groups = model.param_groups(1e-3, 1e-5, 1e-3)
+    groups = model.param_groups({"learning_rate": 1e-3, "tokenizer_learning_rate": 1e-5, "sigma_learning_rate": 1e-3})
     assert {id(p) for p in groups[1]["params"]} == {id(p) for p in model.tokenizer.quantizer.parameters()}
     with pytest.raises(Exception, match="tokenizer_parts has \\['encodr'\\]"):
         build_joint(data_dir, "DIGER", tokenizer_parts=["encodr"])

@@ -16,8 +16,8 @@ def test_unknown_model_lists_registered_and_suggests():
 
 
 def test_planned_model_says_it_is_not_there_yet():
-    with pytest.raises(UserError, match="model 'ETEGRec' is not implemented yet"):
-        registry.get("model", "ETEGRec")
+    with pytest.raises(UserError, match="model 'UniGRec' is not implemented yet"):
+        registry.get("model", "UniGRec")
 
 
 def test_decorator_registers_any_kind():

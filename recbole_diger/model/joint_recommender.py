@@ -34,9 +34,16 @@ from ..tokenizer.training import build_rqvae
 from .sid_recommender import PAD, SIDRecommender
 
 
-class JointSIDRecommender(SIDRecommender):
-    """Config (beyond the SIDRecommender's): ``rqvae_checkpoint``, ``item_feature_file`` (set by the
-    prepare stage), ``quant_strategy``, ``noise_schedule`` and its keys, the three loss weights."""
+class TokenizerSIDRecommender(SIDRecommender):
+    """A SIDRecommender that holds its tokenizer (an RQ-VAE, from the pretrained two-stage one) and the
+    items' features, so it can train the tokenizer and recompute the SID table (joint schemes).
+
+    Config: ``rqvae_checkpoint`` and ``item_feature_file`` (set by the prepare stage), ``tokenizer_parts``
+    (which tokenizer parts may train). Subclasses add their pieces in :meth:`build_scheme` and report
+    per-epoch facts through :meth:`start_epoch` / :meth:`end_epoch`.
+    """
+
+    strategy_key = "rqvae_strategy"   # config key naming the tokenizer's quantisation strategy
 
     # ---- construction ---------------------------------------------------------------------------
     def load_sids(self, config, dataset) -> SIDIndex:
@@ -55,30 +62,33 @@ class JointSIDRecommender(SIDRecommender):
         self.register_buffer("item_features", torch.as_tensor(features), persistent=False)
 
         self.tokenizer: RQVAE = build_rqvae(features.shape[1], dict(config.final_config_dict,
-                                                                    rqvae_strategy=config["quant_strategy"]))
+                                                                    rqvae_strategy=config[self.strategy_key]))
         self.tokenizer.load_state_dict(torch.load(config["rqvae_checkpoint"], map_location="cpu", weights_only=True))
-        parts = {"encoder": self.tokenizer.encoder, "codebooks": self.tokenizer.quantizer, "decoder": self.tokenizer.decoder}
-        unknown = set(config["tokenizer_parts"]) - set(parts)
+        self.tokenizer_parts = {"encoder": self.tokenizer.encoder, "codebooks": self.tokenizer.quantizer,
+                                "decoder": self.tokenizer.decoder}
+        unknown = set(config["tokenizer_parts"]) - set(self.tokenizer_parts)
         if unknown:
-            raise UserError(f"tokenizer_parts has {sorted(unknown)}; choose among {sorted(parts)}")
-        for name, module in parts.items():
-            module.requires_grad_(name in config["tokenizer_parts"])
+            raise UserError(f"tokenizer_parts has {sorted(unknown)}; choose among {sorted(self.tokenizer_parts)}")
+        self.trainable_parts = list(config["tokenizer_parts"])
+        self.freeze_tokenizer(False)
         self.K = int(config["rqvae_codebook_size"])
         self.L = int(config["rqvae_levels"])
-        self.schedule = get("schedule", config["noise_schedule"])(config.final_config_dict, self.L, self.K)
-        self.loss_weights = (float(config["gen_loss_weight"]), float(config["vq_loss_weight"]),
-                             float(config["recon_loss_weight"]))
-        self.code_proj = nn.ModuleList([nn.Linear(int(config["rqvae_e_dim"]), int(config["d_model"]))
-                                        for _ in range(self.L)])
         index, self._addressable = self.deterministic_index()
         self.initial_codes = index.codes[:, :self.L].copy()
-        self.schedule.start(torch.as_tensor(self.initial_codes))
-        self._agree = [0, 0]  # items whose training codes equal the epoch's table, items seen
+        self.build_scheme(config)
         return index
+
+    def build_scheme(self, config) -> None:
+        """Subclasses build what their training scheme adds (schedules, adapters)."""
 
     def __init__(self, config, dataset):
         super().__init__(config, dataset)
         self.set_sid_table(self.item_codes[1:].cpu().numpy(), self._addressable)
+
+    def freeze_tokenizer(self, frozen: bool) -> None:
+        """Frozen: no tokenizer part trains; else the ``tokenizer_parts`` do."""
+        for name, module in self.tokenizer_parts.items():
+            module.requires_grad_(not frozen and name in self.trainable_parts)
 
     def deterministic_index(self) -> tuple[SIDIndex, np.ndarray]:
         """Every item's SID now (no noise) with collision codes -> (index, addressable [n_items - 1]).
@@ -108,14 +118,54 @@ class JointSIDRecommender(SIDRecommender):
             self.refresh_sids()
         return result
 
-    def param_groups(self, rec_lr: float, tokenizer_lr: float, sigma_lr: float) -> list[dict]:
-        """AdamW groups: recommender; tokenizer (encoder, codebooks, decoder); schedule (SDUD's sigma, no decay)."""
+    # ---- the trainer's per-epoch hooks ------------------------------------------------------------
+    def start_epoch(self, epoch: int) -> None:
+        """Called before each training epoch."""
+
+    def end_epoch(self) -> dict:
+        """Called after each training epoch; facts for the dynamics row (see ``training.dynamics``)."""
+        return {}
+
+    def param_groups(self, config) -> list[dict]:
+        """AdamW groups: recommender (``learning_rate``), tokenizer (``tokenizer_learning_rate``)."""
+        tok = {id(p) for p in self.tokenizer.parameters()}
+        rec = [p for p in self.parameters() if id(p) not in tok]
+        return [{"params": rec, "lr": float(config["learning_rate"])},
+                {"params": list(self.tokenizer.parameters()), "lr": float(config["tokenizer_learning_rate"])}]
+
+
+class JointSIDRecommender(TokenizerSIDRecommender):
+    """STE, DIGER and the ablations. Config (beyond the base's): ``quant_strategy``, ``noise_schedule``
+    and its keys, the three loss weights."""
+
+    strategy_key = "quant_strategy"
+
+    def build_scheme(self, config) -> None:
+        self.schedule = get("schedule", config["noise_schedule"])(config.final_config_dict, self.L, self.K)
+        self.schedule.start(torch.as_tensor(self.initial_codes))
+        self.loss_weights = (float(config["gen_loss_weight"]), float(config["vq_loss_weight"]),
+                             float(config["recon_loss_weight"]))
+        self.code_proj = nn.ModuleList([nn.Linear(int(config["rqvae_e_dim"]), int(config["d_model"]))
+                                        for _ in range(self.L)])
+        self._agree = [0, 0]  # items whose training codes equal the epoch's table, items seen
+
+    def end_epoch(self) -> dict:
+        facts = {"train_inference_agreement": self.take_agreement(), "sigmas": self.schedule.sigmas(),
+                 "hot_share": self.schedule.hot_share(), "tau": self.schedule.tau}
+        self.schedule.end_epoch()
+        return facts
+
+    def param_groups(self, config) -> list[dict]:
+        """AdamW groups: recommender; tokenizer parts that train; schedule (SDUD's sigma, ``sigma_learning_rate``,
+        no weight decay)."""
         tok = [p for p in self.tokenizer.parameters() if p.requires_grad]
         sched = {id(p) for p in self.schedule.parameters()}
         rec = [p for p in self.parameters() if id(p) not in {id(q) for q in self.tokenizer.parameters()} | sched]
-        groups = [{"params": rec, "lr": rec_lr}, {"params": tok, "lr": tokenizer_lr}]
+        groups = [{"params": rec, "lr": float(config["learning_rate"])},
+                  {"params": tok, "lr": float(config["tokenizer_learning_rate"])}]
         if sched:
-            groups.append({"params": list(self.schedule.parameters()), "lr": sigma_lr, "weight_decay": 0.0})
+            groups.append({"params": list(self.schedule.parameters()), "lr": float(config["sigma_learning_rate"]),
+                           "weight_decay": 0.0})
         return groups
 
     # ---- embeddings -----------------------------------------------------------------------------

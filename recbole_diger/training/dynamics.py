@@ -57,33 +57,37 @@ class SIDDynamics:
     rows: list[dict] = field(default_factory=list)
     _previous: np.ndarray | None = None
 
-    def record(self, epoch: int, index: SIDIndex, addressable: np.ndarray, agreement: float,
-               sigmas: list[float], hot_share: list[float] | None, tau: float) -> dict:
+    def record(self, epoch: int, index: SIDIndex, addressable: np.ndarray, facts: dict) -> dict:
+        """One epoch's row. ``facts`` from the model: ``train_inference_agreement``, ``sigmas`` and
+        ``hot_share`` (per level), ``tau``, ``phase``; whichever the scheme has."""
         codes = index.codes[:, :-1]
         previous = self.initial if self._previous is None else self._previous
         stats = index.stats()
         row = {"epoch": epoch,
                "drift_incremental": float((codes != previous).any(1).mean()),
                "drift_cumulative": float((codes != self.initial).any(1).mean()),
-               "train_inference_agreement": agreement,
+               "train_inference_agreement": facts.get("train_inference_agreement", float("nan")),
                "collision_rate": stats["collision_rate"],
                "unaddressable_items": int((~addressable).sum())}
         for l, lv in enumerate(stats["levels"]):
             row[f"coverage_l{l}"] = lv["coverage"]
             row[f"perplexity_l{l}"] = lv["perplexity"]
         row["code_balance"] = float(np.mean([lv["perplexity"] / self.K for lv in stats["levels"]]))
-        for l, s in enumerate(sigmas):
+        for l, s in enumerate(facts.get("sigmas") or []):
             row[f"sigma_l{l}"] = s
-        for l, h in enumerate(hot_share or []):
+        for l, h in enumerate(facts.get("hot_share") or []):
             row[f"hot_share_l{l}"] = h
-        row["tau"] = tau
+        for key in ("tau", "phase"):
+            if key in facts:
+                row[key] = facts[key]
         row["valid_ndcg10"] = float("nan")
         self.rows.append(row)
         self._previous = codes.copy()
         log.info("SID dynamics epoch %d: drift %.4f (cumulative %.4f), agreement %.4f, collisions %.4f, "
-                 "perplexity %s, sigma %s", epoch, row["drift_incremental"], row["drift_cumulative"], agreement,
-                 row["collision_rate"], [round(lv["perplexity"], 1) for lv in stats["levels"]],
-                 [round(s, 3) for s in sigmas])
+                 "perplexity %s, sigma %s", epoch, row["drift_incremental"], row["drift_cumulative"],
+                 row["train_inference_agreement"], row["collision_rate"],
+                 [round(lv["perplexity"], 1) for lv in stats["levels"]],
+                 [round(s, 3) for s in facts.get("sigmas") or []])
         return row
 
     def set_valid(self, ndcg10: float) -> None:

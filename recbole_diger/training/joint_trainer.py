@@ -11,32 +11,27 @@ from pathlib import Path
 
 from recbole.trainer import Trainer
 
-from ..model.joint_recommender import JointSIDRecommender
+from ..model.joint_recommender import TokenizerSIDRecommender
 from .dynamics import SIDDynamics
 
 
 class JointTrainer(Trainer):
-    """Trainer for :class:`JointSIDRecommender` models."""
+    """Trainer for :class:`TokenizerSIDRecommender` models (STE, DIGER, ETEGRec, ...)."""
 
-    model: JointSIDRecommender
+    model: TokenizerSIDRecommender
 
-    def __init__(self, config, model: JointSIDRecommender):
+    def __init__(self, config, model: TokenizerSIDRecommender):
         super().__init__(config, model)
         self.dynamics = SIDDynamics(model.initial_codes, model.K)
 
     def _build_optimizer(self, **kwargs):
-        groups = self.model.param_groups(self.learning_rate, float(self.config["tokenizer_learning_rate"]),
-                                         float(self.config["sigma_learning_rate"]))
-        return super()._build_optimizer(params=groups, **kwargs)
+        return super()._build_optimizer(params=self.model.param_groups(self.config), **kwargs)
 
     def _train_epoch(self, train_data, epoch_idx, loss_func=None, show_progress=False):
+        self.model.start_epoch(epoch_idx)
         loss = super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
-        model = self.model
-        agreement = model.take_agreement()
-        index = model.refresh_sids()
-        self.dynamics.record(epoch_idx, index, model._addressable, agreement, model.schedule.sigmas(),
-                             model.schedule.hot_share(), model.schedule.tau)
-        model.schedule.end_epoch()
+        facts = self.model.end_epoch()
+        self.dynamics.record(epoch_idx, self.model.refresh_sids(), self.model._addressable, facts)
         return loss
 
     def _valid_epoch(self, valid_data, show_progress=False):
