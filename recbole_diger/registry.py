@@ -26,7 +26,7 @@ PLUGIN_GROUP = "recbole_diger.plugins"
 _REGISTRY: dict[str, dict[str, Any]] = {}
 #: modules that register the built-ins, imported even when the package is not pip-installed
 BUILTIN_MODULES = ("recbole_diger.models.classic", "recbole_diger.models.tiger", "recbole_diger.models.diger",
-                   "recbole_diger.models.letter", "recbole_diger.models.etegrec",
+                   "recbole_diger.models.letter", "recbole_diger.models.etegrec", "recbole_diger.models.unigrec",
                    "recbole_diger.tokenizer.strategies", "recbole_diger.tokenizer.schedules")
 _plugins_loaded = False
 
@@ -104,9 +104,7 @@ def names(kind: str) -> list[str]:
 
 
 #: methods the library is built to hold, with the work that brings each of them
-PLANNED = {
-    "UniGRec": "the learnable-tokenizer work",
-}
+PLANNED: dict[str, str] = {}
 
 
 def find(kind: str, name: str) -> Any | None:
