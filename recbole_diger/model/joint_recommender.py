@@ -34,6 +34,19 @@ from ..tokenizer.training import build_rqvae
 from .sid_recommender import PAD, SIDRecommender
 
 
+def aligned_features(path: str, item_ids: list[str]) -> torch.Tensor:
+    """Rows of an npz of (ids, features) in ``item_ids`` order, after a zero row for the padding item:
+    [len(item_ids) + 1, dim] float32. An item missing from the file is a clear error."""
+    saved = np.load(path, allow_pickle=False)
+    row = {str(i): r for r, i in enumerate(saved["ids"].tolist())}
+    missing = [i for i in item_ids if i not in row]
+    if missing:
+        raise UserError(f"{path} has no features for item {missing[0]}; rerun with --rerun")
+    features = np.zeros((len(item_ids) + 1, saved["features"].shape[1]), dtype=np.float32)
+    features[1:] = saved["features"][[row[i] for i in item_ids]]
+    return torch.as_tensor(features)
+
+
 class TokenizerSIDRecommender(SIDRecommender):
     """A SIDRecommender that holds its tokenizer (an RQ-VAE, from the pretrained two-stage one) and the
     items' features, so it can train the tokenizer and recompute the SID table (joint schemes).
@@ -52,14 +65,8 @@ class TokenizerSIDRecommender(SIDRecommender):
             if not config[key]:
                 raise UserError(f"{config['model']} needs {key}; it is set by the model's prepare stage")
         self.item_ids = [str(t) for t in dataset.id2token(dataset.iid_field, np.arange(1, dataset.item_num))]
-        saved = np.load(config["item_feature_file"], allow_pickle=False)
-        row = {str(i): r for r, i in enumerate(saved["ids"].tolist())}
-        missing = [i for i in self.item_ids if i not in row]
-        if missing:
-            raise UserError(f"{config['item_feature_file']} has no features for item {missing[0]}; rerun with --rerun")
-        features = np.zeros((dataset.item_num, saved["features"].shape[1]), dtype=np.float32)
-        features[1:] = saved["features"][[row[i] for i in self.item_ids]]
-        self.register_buffer("item_features", torch.as_tensor(features), persistent=False)
+        features = aligned_features(config["item_feature_file"], self.item_ids)
+        self.register_buffer("item_features", features, persistent=False)
 
         self.tokenizer: RQVAE = build_rqvae(features.shape[1], dict(config.final_config_dict,
                                                                     rqvae_strategy=config[self.strategy_key]))

@@ -18,15 +18,13 @@ available to us, so loss forms below are our reading of it.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import UserError
 from ..tokenizer.strategies import squared_distances
 from .etegrec import level_log_distributions, symmetric_info_nce, symmetric_kl
-from .joint_recommender import TokenizerSIDRecommender
+from .joint_recommender import TokenizerSIDRecommender, aligned_features
 from .sid_recommender import PAD
 
 
@@ -50,13 +48,8 @@ class UniGRecRecommender(TokenizerSIDRecommender):
     """Config: ``teacher_feature_file`` (set by prepare), ``unigrec_*`` keys (see UniGRec.yaml)."""
 
     def build_scheme(self, config) -> None:
-        saved = np.load(config["teacher_feature_file"], allow_pickle=False)
-        row = {str(i): r for r, i in enumerate(saved["ids"].tolist())}
-        if any(i not in row for i in self.item_ids):
-            raise UserError(f"{config['teacher_feature_file']} does not cover every item; rerun with --rerun")
-        teacher = np.zeros((len(self.item_ids) + 1, saved["features"].shape[1]), dtype=np.float32)
-        teacher[1:] = saved["features"][[row[i] for i in self.item_ids]]
-        self.register_buffer("teacher", torch.as_tensor(teacher), persistent=False)
+        teacher = aligned_features(config["teacher_feature_file"], self.item_ids)
+        self.register_buffer("teacher", teacher, persistent=False)
         d, e = int(config["d_model"]), int(config["rqvae_e_dim"])
         self.teacher_to_latent = nn.Linear(teacher.shape[1], e)
         self.decoder_to_teacher = nn.Linear(d, teacher.shape[1])
