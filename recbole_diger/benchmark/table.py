@@ -154,7 +154,7 @@ def render(output: Path, dataset: str, profile: str) -> str:
     marks = significance_marks(results)
     devices = sorted({d for r in results for d in r.devices})
     commits = sorted({c for r in results for c in r.commits})
-    strongest = ", ".join(f"{COLUMNS[m]}: {mod}" for m, mod in marks.strongest_classic.items())
+    strongest = ", ".join(f"{COLUMNS[m]}: {mod}" for m, mod in marks.strongest_classic.items()) or "none run yet"
     lines = [
         f"### {dataset}, profile `{profile}`",
         "",
