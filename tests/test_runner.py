@@ -25,6 +25,8 @@ def test_all_classics_write_auditable_results(tmp_path, data_dir):
         info = json.loads((folder / "run.json").read_text())
         assert info["seed"] == 2024 and info["model"] == model and info["git_commit"]
         assert {"train_seconds", "eval_seconds", "best_epoch", "libraries", "device", "command"} <= set(info)
+        assert info["dataset_stats"]["users"] == len(raw)                   # raw counts, sequential or not
+        assert info["dataset_stats"]["interactions"] == sum(len(s) for s in raw.values())
         assert yaml.safe_load((folder / "config.yaml").read_text())["seed"] == 2024
         with gzip.open(folder / "topk.tsv.gz", "rt") as f:
             rows = [line.rstrip("\n").split("\t") for line in f][1:]

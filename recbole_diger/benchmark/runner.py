@@ -197,7 +197,10 @@ def _train_and_test(spec: ModelSpec, atomic: AtomicDataset, settings: dict, req:
         log.warning("RecBole's test metrics and the saved top-%d differ by %.2g (score ties?)", TOPK_SAVED, drift)
     return dict(valid=_metrics(valid_result), test=test, best_epoch=best["epoch"], train_seconds=train_seconds,
                 eval_seconds=eval_seconds, n_test_users=len(rows), topk_vs_recbole_max_abs_diff=drift,
-                dataset_stats=dict(users=dataset.user_num - 1, items=dataset.item_num - 1, interactions=dataset.inter_num),
+                # interactions as converted; RecBole's rows are one fewer per user for sequential models
+                # (every interaction after a user's first becomes one next-item example)
+                dataset_stats=dict(users=dataset.user_num - 1, items=dataset.item_num - 1,
+                                   interactions=atomic.n_interactions, recbole_rows=dataset.inter_num),
                 **artifacts)
 
 
