@@ -78,3 +78,21 @@ def test_readme_block_is_regenerated(tmp_path):
     update_readme(tmp_path / "results", readme)
     text = readme.read_text()
     assert "old" not in text and "| MF " in text and text.startswith("intro") and text.endswith("rest\n")
+
+
+def test_ablation_study_is_compared_with_diger(tmp_path, monkeypatch):
+    from recbole_diger.benchmark import studies
+
+    n = 200
+    _fake_run(tmp_path, "DIGER", 1, [1] * (n // 2) + [0] * (n // 2))
+    _fake_run(tmp_path, "DIGER-noGumbel", 1, [0] * n)                                  # always misses
+    _fake_run(tmp_path, "DIGER-Gaussian", 1, [1] * (n // 2 - 1) + [0] * (n // 2 + 1))  # one user fewer
+    _fake_run(tmp_path, "STE", 1, [1] * n)          # Table 2 member, but its reference TIGER is missing
+    monkeypatch.setattr(studies, "paper_study_values",
+                        lambda study, dataset: {"DIGER": {"ndcg@10": 0.05}} if study.key == "table4" else {})
+    text = render(tmp_path, "toy", "quick")
+    assert "#### Ablations" in text and "Training schemes" not in text
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| DIGER")}
+    assert "0.0000 (-100.0%)▼" in rows["DIGER-noGumbel"]
+    assert "0.4950 (-1.0%) " in rows["DIGER-Gaussian"] and "▼" not in rows["DIGER-Gaussian"]
+    assert "0.5000 " in rows["DIGER"] and "[paper 0.0500]" in rows["DIGER"] and "%" not in rows["DIGER"]

@@ -4,6 +4,7 @@ Marks, per metric column, from paired t-tests over per-user values (averaged ove
   ``*``  the best model is significantly better than the second best (p < 0.05);
   ``▲``/``▼``  the model is significantly better / worse than the strongest classic baseline
   (p < 0.05 after Holm's correction over all models compared with it).
+The paper's controlled comparisons (Tables 2 and 4) follow the table; see :mod:`.studies`.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ..config import PROPERTIES_DIR, read_yaml
 from ..registry import find
 from . import run_store
 from .significance import holm, paired_test
+from .studies import render_studies
 
 COLUMNS = {"recall@5": "R@5", "recall@10": "R@10", "ndcg@5": "N@5", "ndcg@10": "N@10"}
 ALPHA = 0.05
@@ -121,7 +123,7 @@ def significance_marks(results: list[ModelResult]) -> Marks:
 
 def paper_values(dataset: str) -> dict[str, dict]:
     """Paper numbers for ``dataset``: {model: {metric: value, 'source': ...}}."""
-    ref = read_yaml(PROPERTIES_DIR / "paper_table3.yaml")
+    ref = read_yaml(PROPERTIES_DIR / "paper_numbers.yaml")
     out = {m: dict(v, source="DIGER Table 3") for m, v in ((ref.get("table3") or {}).get(dataset) or {}).items()}
     out.update({m: dict(v) for m, v in ((ref.get("external_anchors") or {}).get(dataset) or {}).items()})
     return out
@@ -169,6 +171,7 @@ def render(output: Path, dataset: str, profile: str) -> str:
         f"`{Path(output).name}/{dataset}/<model>/{profile}/seed-<s>/`.",
         "",
     ]
+    lines += render_studies({r.model: r for r in results}, dataset, COLUMNS)
     return "\n".join(lines)
 
 
