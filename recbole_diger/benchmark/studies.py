@@ -36,8 +36,11 @@ ALPHA = 0.05
 
 
 def paper_study_values(study: Study, dataset: str) -> dict[str, dict[str, float]]:
-    """{model: {metric: value}} the paper reports for ``study`` on ``dataset`` (empty when none was read)."""
-    return (read_yaml(PROPERTIES_DIR / "paper_numbers.yaml").get(study.key) or {}).get(dataset) or {}
+    """{model: {metric: value}} the paper reports on ``dataset`` for the study's models: its main table's
+    (``table3``) values, overridden by the study's own table (empty when none was read)."""
+    ref = read_yaml(PROPERTIES_DIR / "paper_numbers.yaml")
+    found = {**((ref.get("table3") or {}).get(dataset) or {}), **((ref.get(study.key) or {}).get(dataset) or {})}
+    return {m: v for m, v in found.items() if m in study.models}
 
 
 def study_rows(results: dict, study: Study, dataset: str, columns: dict[str, str]) -> list[list[str]]:
