@@ -13,7 +13,7 @@ from recbole_diger.cli import main
 from recbole_diger.config import build_settings, make_recbole_config
 from recbole_diger.data import find_dataset, prepare_atomic
 from recbole_diger.registry import get
-from recbole_diger.tokenizer.schedules import HotCodes, LearnedSigma, sdud_optimum
+from recbole_diger.tokenizer.schedules import HotCodes, HotItems, LearnedSigma, sdud_optimum
 from recbole_diger.tokenizer.sid_index import SIDIndex
 from recbole_diger.tokenizer.strategies import DRIL, DRILGaussian, NearestSTE, NoisyArgmaxSTE, squared_distances
 from recbole_diger.training.dynamics import collapse_report
@@ -72,8 +72,9 @@ def test_generation_loss_reaches_encoder_and_only_selected_codes_with_ste(data_d
         assert len(rows) < cb.shape[0]
 
 
-def test_generation_loss_reaches_every_codebook_entry_with_diger_soft_update(data_dir):
-    model, _ = _gen_only(data_dir, "DIGER")
+@pytest.mark.parametrize("name", ["DIGER", "DIGER-FrqUD-item"])
+def test_generation_loss_reaches_every_codebook_entry_with_diger_soft_update(data_dir, name):
+    model, _ = _gen_only(data_dir, name)
     enc_grad = sum(p.grad.abs().sum() for p in model.tokenizer.encoder.parameters() if p.grad is not None)
     assert enc_grad > 0
     for cb in model.tokenizer.quantizer.codebooks:
@@ -137,6 +138,18 @@ def test_frqud_noise_only_on_hot_codes_and_ema_update():
     assert gate.hot(0).tolist() == [True, False, True, False]
 
 
+def test_item_level_frqud_lets_level_0_decide_and_counts_noise_free_codes():
+    gate = HotItems(levels=2, codebook_size=4, r=1.0, beta=0.5)
+    gate.start(torch.tensor([[0, 1], [0, 1], [0, 1], [1, 2]]))    # level 0: code 0 hot; level 1: code 1 hot
+    cb = torch.eye(4)
+    rows = cb[[0, 1]]                                              # item A nearest code 0, item B code 1
+    assert gate.gate(0, rows, cb).flatten().tolist() == [1.0, 0.0]
+    gate.observe(0, torch.tensor([3, 3]))                          # chosen (noisy) codes are not counted
+    assert gate.usage[0].tolist() == pytest.approx([0.375 + 0.25, 0.125 + 0.25, 0.0, 0.0])
+    # level 1: B's nearest code 1 is hot at level 1, but level 0 decided B gets no noise; A keeps its noise
+    assert gate.gate(1, cb[[2, 1]], cb).flatten().tolist() == [1.0, 0.0]
+
+
 def test_checkpoint_load_restores_its_sid_table(data_dir):
     model, batch = build_joint(data_dir, "DIGER")
     saved = {k: v.clone() for k, v in model.state_dict().items()}
@@ -165,7 +178,7 @@ def test_collapse_is_reported_not_crashed():
 def test_variant_yamls_choose_strategy_and_schedule():
     chosen = {name: (s["quant_strategy"], s["noise_schedule"], s["noise_sigma"])
               for name in ("STE", "DIGER", "DIGER-SDUD", "DIGER-SDUD-FrqUD", "DIGER-noGumbel", "DIGER-hardUpdate",
-                           "DIGER-tauAnneal", "DIGER-Gaussian", "DIGER-noDecay")
+                           "DIGER-tauAnneal", "DIGER-Gaussian", "DIGER-noDecay", "DIGER-FrqUD-item")
               for s in [build_settings(get("model", name), "quick", {})]}
     assert chosen["STE"] == ("ste", "constant", 0.0)
     assert chosen["DIGER"] == ("dril", "frqud", 1.0)
@@ -173,6 +186,7 @@ def test_variant_yamls_choose_strategy_and_schedule():
     assert chosen["DIGER-noGumbel"] == ("dril", "constant", 0.0)
     assert chosen["DIGER-hardUpdate"][0] == "dril-hard" and chosen["DIGER-Gaussian"][0] == "dril-gaussian"
     assert chosen["DIGER-tauAnneal"][1] == "tau-anneal" and chosen["DIGER-noDecay"] == ("dril", "constant", 1.0)
+    assert chosen["DIGER-FrqUD-item"] == ("dril", "frqud-item", 1.0)
     quick = build_settings(get("model", "DIGER"), "quick", {})
     assert quick["encoder_layers"] == 2 and quick["epochs"] == 6       # TIGER's quick caps apply to the variants
 

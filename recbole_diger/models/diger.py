@@ -45,6 +45,7 @@ VARIANTS = {
     "DIGER": "DRIL (Gumbel noise, soft update) + FrqUD; the paper's main configuration",
     "DIGER-SDUD": "DRIL + SDUD (learned noise scale)",
     "DIGER-SDUD-FrqUD": "DRIL + SDUD + FrqUD",
+    "DIGER-FrqUD-item": "DRIL + FrqUD with the authors' item-level gate (level-0 code decides every level)",
     "DIGER-noGumbel": "ablation: soft update without noise",
     "DIGER-hardUpdate": "ablation: noisy argmax with a straight-through (hard) update",
     "DIGER-tauAnneal": "ablation: Gumbel-softmax temperature annealing instead of noise decay",

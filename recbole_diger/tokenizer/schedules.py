@@ -7,7 +7,7 @@ A schedule composes three small parts, each a strategy of its own:
 * a **temperature** for the soft update: fixed, or annealed per epoch (an ablation).
 
 Registered names (kind ``"schedule"``), each a factory ``f(settings, levels, K) -> NoiseSchedule``:
-``constant``, ``sdud``, ``frqud``, ``sdud-frqud``, ``tau-anneal``.
+``constant``, ``sdud``, ``frqud``, ``frqud-item``, ``sdud-frqud``, ``tau-anneal``.
 
 Reference: DIGER, "Differentiable Semantic IDs for Generative Recommendation", arXiv 2601.19711.
 """
@@ -102,6 +102,30 @@ class HotCodes(nn.Module):
         self.usage[level].mul_(self.beta).add_((1 - self.beta) * share)
 
 
+class HotItems(HotCodes):
+    """FrqUD as the authors' code applies it: an item's *level-0* nearest code decides, once per item,
+    whether it gets noise at every level; each level's usage EMA counts the noise-free (nearest) codes.
+
+    :class:`HotCodes` (our reading of the paper's text) decides per level from that level's code and
+    counts the codes actually chosen.
+    """
+
+    def __init__(self, levels: int, codebook_size: int, r: float, beta: float):
+        super().__init__(levels, codebook_size, r, beta)
+        self._rows: torch.Tensor | None = None       # [B, 1] the item's gate, set at level 0
+        self._nearest: torch.Tensor | None = None    # [B] this level's noise-free codes
+
+    def gate(self, level: int, residual: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
+        self._nearest = squared_distances(residual.detach(), codebook.detach()).argmin(-1)
+        if level == 0:
+            self._rows = self.hot(0)[self._nearest].to(residual.dtype).unsqueeze(-1)
+        return self._rows
+
+    @torch.no_grad()
+    def observe(self, level: int, ids: torch.Tensor) -> None:
+        super().observe(level, self._nearest if self._nearest is not None else ids)
+
+
 class NoiseSchedule(nn.Module):
     """Noise scale per level and row, the soft-update temperature, and SDUD's extra loss.
 
@@ -166,6 +190,14 @@ def sdud(s: dict, levels: int, K: int) -> NoiseSchedule:
 def frqud(s: dict, levels: int, K: int) -> NoiseSchedule:
     """Frequency-based uncertainty decay: constant sigma, only on hot codes."""
     return NoiseSchedule(ConstantSigma(levels, s["noise_sigma"]), HotCodes(levels, K, s["frqud_r"], s["frqud_beta"]),
+                         _tau(s))
+
+
+@register("schedule", "frqud-item")
+def frqud_item(s: dict, levels: int, K: int) -> NoiseSchedule:
+    """FrqUD with the authors' item-level gate (:class:`HotItems`): constant sigma, only on items whose
+    level-0 code is hot, at every level."""
+    return NoiseSchedule(ConstantSigma(levels, s["noise_sigma"]), HotItems(levels, K, s["frqud_r"], s["frqud_beta"]),
                          _tau(s))
 
 
