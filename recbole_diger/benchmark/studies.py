@@ -4,7 +4,7 @@ Table 2 compares training schemes (two-stage TIGER, STE, DIGER with FrqUD / SDUD
 two-stage pipeline; Table 4 removes or swaps one part of DIGER and compares with DIGER. A cell holds the
 value, its relative change from the reference, ▲/▼ where a paired t-test over users says the row is
 significantly better / worse than the reference (p < 0.05, Holm-corrected within the study and metric),
-and the paper's value in parentheses where ``properties/paper_numbers.yaml`` has one.
+and the paper's value in brackets where ``properties/paper_numbers.yaml`` has one.
 """
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ STUDIES = (
           ("TIGER", "STE", "DIGER", "DIGER-SDUD", "DIGER-SDUD-FrqUD")),
     Study("table4", "Ablations (DIGER paper, Table 4): against DIGER", "DIGER",
           ("DIGER", "DIGER-noGumbel", "DIGER-hardUpdate", "DIGER-tauAnneal", "DIGER-Gaussian", "DIGER-noDecay")),
+    Study("frqud_gate", "FrqUD's gate, per level (DIGER) or per item as in the authors' code: against DIGER",
+          "DIGER", ("DIGER", "DIGER-FrqUD-item")),
 )
 ALPHA = 0.05
 
@@ -43,8 +45,10 @@ def paper_study_values(study: Study, dataset: str) -> dict[str, dict[str, float]
     return {m: v for m, v in found.items() if m in study.models}
 
 
-def study_rows(results: dict, study: Study, dataset: str, columns: dict[str, str]) -> list[list[str]]:
-    """Rows of strings for the members of ``study`` found in ``results`` ({model: ModelResult}).
+def study_rows(results: dict, study: Study, paper: dict[str, dict[str, float]],
+               columns: dict[str, str]) -> list[list[str]]:
+    """Rows of strings for the members of ``study`` found in ``results`` ({model: ModelResult});
+    ``paper`` from :func:`paper_study_values`.
 
     Empty when the reference or every other member is missing: a comparison needs both sides.
     """
@@ -52,7 +56,6 @@ def study_rows(results: dict, study: Study, dataset: str, columns: dict[str, str
     if study.reference not in present or len(present) < 2:
         return []
     ref = results[study.reference]
-    paper = paper_study_values(study, dataset)
     others = [m for m in present if m != study.reference]
     marks: dict[tuple[str, str], str] = {}
     for metric in columns:
@@ -80,7 +83,8 @@ def render_studies(results: dict, dataset: str, columns: dict[str, str]) -> list
     """Markdown lines: one section per study with at least the reference and one other member."""
     lines = []
     for study in STUDIES:
-        rows = study_rows(results, study, dataset, columns)
+        paper = paper_study_values(study, dataset)
+        rows = study_rows(results, study, paper, columns)
         if not rows:
             continue
         lines += [
@@ -91,7 +95,7 @@ def render_studies(results: dict, dataset: str, columns: dict[str, str]) -> list
             f"In parentheses: change relative to {study.reference}. ▲/▼ significantly better/worse than "
             f"{study.reference} (paired t-test over users, p < {ALPHA}, Holm-corrected within this table and "
             f"metric). [paper ...]: the DIGER paper's value, where one was read"
-            f"{'' if paper_study_values(study, dataset) else ' (none yet for this dataset)'}.",
+            f"{'' if paper else ' (none for these rows)'}.",
             "",
         ]
     return lines
