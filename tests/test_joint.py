@@ -211,3 +211,14 @@ def test_joint_runs_write_dynamics_figures_and_test_time_sids(tmp_path, data_dir
         assert len(sids) == 40 and all(len(v) == 4 for v in sids.values())
     rows = [dict(zip(header, l.split(","))) for l in lines[1:]]
     assert float(rows[1]["sigma_l0"]) != float(rows[0]["sigma_l0"])   # SDUD's sigma is learned
+
+
+def test_joint_runs_record_the_fingerprint_of_their_start_tokenizer(data_dir):
+    import hashlib
+
+    spec = get("model", "DIGER")
+    settings = build_settings(spec, "smoke", {})
+    source = find_dataset("Tiny", data_dir)
+    extra, facts = spec.prepare(PrepareContext("DIGER", source, prepare_atomic(source), settings, 2024, "cpu"))
+    digest = hashlib.sha256(open(extra["rqvae_checkpoint"], "rb").read()).hexdigest()[:16]
+    assert facts["tokenizer"]["start_sha256"] == digest

@@ -7,6 +7,7 @@ shared through the tokenizer cache).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -35,7 +36,10 @@ def pretrained_tokenizer(ctx) -> tuple[dict, dict]:
         np.savez(tmp, ids=np.asarray(item_ids), features=np.asarray(embeddings, dtype=np.float32))
         os.replace(tmp, features)
     extra = {"sid_file": str(sid_file), "rqvae_checkpoint": str(folder / "rqvae.pt"), "item_feature_file": str(features)}
-    return extra, {"tokenizer": dict(info, kind="rqvae, trained jointly from this start", **source)}
+    # the cached start is rebuilt on each machine and float reductions depend on the thread count, so two
+    # runs are comparable only from the same start: its fingerprint goes into run.json
+    start = hashlib.sha256((folder / "rqvae.pt").read_bytes()).hexdigest()[:16]
+    return extra, {"tokenizer": dict(info, kind="rqvae, trained jointly from this start", start_sha256=start, **source)}
 
 
 #: name -> (yaml, row note). Table 2 of the paper: STE, DIGER (FrqUD), DIGER-SDUD, DIGER-SDUD-FrqUD;
