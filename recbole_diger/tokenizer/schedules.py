@@ -85,9 +85,13 @@ class HotCodes(nn.Module):
         """[K] bool, codes used more than r / K."""
         return self.usage[level] > self.r / self.K
 
+    @staticmethod
+    def nearest(residual: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
+        """[B] noise-free codes: the nearest codebook row to each residual."""
+        return squared_distances(residual.detach(), codebook.detach()).argmin(-1)
+
     def gate(self, level: int, residual: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
-        nearest = squared_distances(residual.detach(), codebook.detach()).argmin(-1)
-        return self.hot(level)[nearest].to(residual.dtype).unsqueeze(-1)      # [B, 1]
+        return self.hot(level)[self.nearest(residual, codebook)].to(residual.dtype).unsqueeze(-1)  # [B, 1]
 
     @torch.no_grad()
     def start(self, codes: torch.Tensor) -> None:
@@ -116,7 +120,7 @@ class HotItems(HotCodes):
         self._nearest: torch.Tensor | None = None    # [B] this level's noise-free codes
 
     def gate(self, level: int, residual: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
-        self._nearest = squared_distances(residual.detach(), codebook.detach()).argmin(-1)
+        self._nearest = self.nearest(residual, codebook)
         if level == 0:
             self._rows = self.hot(0)[self._nearest].to(residual.dtype).unsqueeze(-1)
         return self._rows
@@ -189,16 +193,18 @@ def sdud(s: dict, levels: int, K: int) -> NoiseSchedule:
 @register("schedule", "frqud")
 def frqud(s: dict, levels: int, K: int) -> NoiseSchedule:
     """Frequency-based uncertainty decay: constant sigma, only on hot codes."""
-    return NoiseSchedule(ConstantSigma(levels, s["noise_sigma"]), HotCodes(levels, K, s["frqud_r"], s["frqud_beta"]),
-                         _tau(s))
+    return _frqud(s, levels, K, HotCodes)
 
 
 @register("schedule", "frqud-item")
 def frqud_item(s: dict, levels: int, K: int) -> NoiseSchedule:
     """FrqUD with the authors' item-level gate (:class:`HotItems`): constant sigma, only on items whose
     level-0 code is hot, at every level."""
-    return NoiseSchedule(ConstantSigma(levels, s["noise_sigma"]), HotItems(levels, K, s["frqud_r"], s["frqud_beta"]),
-                         _tau(s))
+    return _frqud(s, levels, K, HotItems)
+
+
+def _frqud(s: dict, levels: int, K: int, gate: type[HotCodes]) -> NoiseSchedule:
+    return NoiseSchedule(ConstantSigma(levels, s["noise_sigma"]), gate(levels, K, s["frqud_r"], s["frqud_beta"]), _tau(s))
 
 
 @register("schedule", "sdud-frqud")
